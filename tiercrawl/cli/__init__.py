@@ -1,0 +1,54 @@
+"""The ``tiercrawl`` command line.
+
+Each subcommand is a module of this package with ``add_parser(subparsers)``
+and ``run(args) -> int``. Exit codes: 0 success, 1 a ``TiercrawlError`` (one
+message per problem on stderr), 2 a usage error (argparse's convention).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from tiercrawl import __version__
+from tiercrawl.exceptions import TiercrawlError, UsageError
+
+__all__ = ["main"]
+
+# Subcommand modules, in the order ``--help`` lists them.
+COMMANDS = ["crawl", "score", "report", "diff", "extract"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tiercrawl", description="Crawl, verify and score tiered backlink campaigns."
+    )
+    parser.add_argument("--version", action="version", version=f"tiercrawl {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        importlib.import_module(f"tiercrawl.cli.{name}").add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except UsageError as exc:
+        for problem in exc.problems:
+            print(f"tiercrawl {args.command}: {problem}", file=sys.stderr)
+        return 2
+    except TiercrawlError as exc:
+        for problem in exc.problems:
+            print(f"tiercrawl {args.command}: {problem}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("tiercrawl: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

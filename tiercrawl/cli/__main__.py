@@ -1,0 +1,5 @@
+import sys
+
+from tiercrawl.cli import main
+
+sys.exit(main())

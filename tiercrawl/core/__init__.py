@@ -1,0 +1,1 @@
+"""Pure logic: extraction, URL matching, indexability, scoring. No Scrapy, Twisted or pymongo."""

@@ -1,0 +1,104 @@
+"""URL normalisation, target matching and registered domains.
+
+The matching rule is the contract's: scheme and host case-folded, default port
+dropped, ``www.`` and a trailing slash ignored, fragment dropped, tracking
+parameters (``utm_*``, ``gclid``, ``fbclid``, ...) dropped.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+import tldextract
+
+__all__ = ["is_http_url", "match_key", "registered_domain", "resolve", "same_target"]
+
+_TRACKING_PARAMS = frozenset({"gclid", "fbclid", "msclkid", "dclid", "yclid", "mc_cid", "mc_eid"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+# The bundled Public Suffix List snapshot: never fetch it over the network.
+_extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+def is_http_url(url: str) -> bool:
+    """Whether ``url`` is an absolute http(s) URL with a host."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    return parts.scheme.lower() in _DEFAULT_PORTS and bool(parts.hostname)
+
+
+def resolve(href: str, base: str) -> str | None:
+    """``href`` made absolute against ``base``; None when it is no http(s) link."""
+    href = href.strip()
+    try:
+        url = urljoin(base, href)
+    except ValueError:
+        return None
+    return url if is_http_url(url) else None
+
+
+def _host_of(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower().rstrip(".")
+    except ValueError:
+        return ""
+
+
+@lru_cache(maxsize=65536)
+def _registered_domain_of_host(host: str) -> str:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return host
+    domain = _extract(host).top_domain_under_public_suffix
+    return domain or host
+
+
+def registered_domain(url: str) -> str:
+    """The registered domain of ``url``: ``blog.example.co.uk`` → ``example.co.uk``.
+
+    An IP address, or a host with no public suffix (``localhost``), is its own
+    registered domain.
+    """
+    host = _host_of(url)
+    return _registered_domain_of_host(host) if host else ""
+
+
+def _is_tracking(name: str) -> bool:
+    name = name.lower()
+    return name.startswith("utm_") or name in _TRACKING_PARAMS
+
+
+@lru_cache(maxsize=65536)
+def match_key(url: str) -> str:
+    """The form of ``url`` under which two URLs count as the same target.
+
+    Not a URL to request: ``www.`` and the trailing slash are gone.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return url.strip()
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower().rstrip(".")
+    if host.startswith("www."):
+        host = host[4:]
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{port}"
+    path = parts.path.rstrip("/")
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
+    )
+    return urlunsplit((scheme, host, path, query, ""))
+
+
+def same_target(a: str, b: str) -> bool:
+    """Whether URLs ``a`` and ``b`` point at the same page under the contract's rule."""
+    return match_key(a) == match_key(b)

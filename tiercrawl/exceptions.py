@@ -1,0 +1,38 @@
+"""The exceptions tiercrawl raises for user-facing problems.
+
+::
+
+    TiercrawlError
+    ├── CampaignError   a campaign file or stored campaign is invalid (carries every problem)
+    ├── StoreError      the database cannot be reached or refused an operation
+    └── UsageError      a command was called with arguments that do not fit
+
+The CLI turns each into one message per problem and exit code 1; nothing a user
+can cause should end in a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = ["CampaignError", "StoreError", "TiercrawlError", "UsageError"]
+
+
+class TiercrawlError(Exception):
+    """Base class: a problem a user can fix, reported without a traceback."""
+
+    def __init__(self, message: str, problems: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.problems: list[str] = list(problems) or [message]
+
+
+class CampaignError(TiercrawlError):
+    """The campaign is invalid; ``problems`` lists each problem with its line or entry."""
+
+
+class StoreError(TiercrawlError):
+    """The MongoDB store cannot be opened or used."""
+
+
+class UsageError(TiercrawlError):
+    """A command's arguments do not fit together."""
