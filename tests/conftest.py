@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.web import TestWeb
+from tiercrawl.store import Store, open_store
+
+ROOT = Path(__file__).parent.parent
+
+# Test crawls are fast and deterministic: no throttling, short timeouts, a
+# resolver that never leaves loopback.
+TEST_CRAWL_SETTINGS = {
+    "AUTOTHROTTLE_ENABLED": "False",
+    "DOWNLOAD_TIMEOUT": "2",
+    "DOWNLOAD_MAXSIZE": "100000",
+    "RETRY_TIMES": "1",
+    "DNS_RESOLVER": "tests.resolver.LoopbackOnlyResolver",
+    "LOG_LEVEL": "INFO",
+}
+
+for _proxy in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+    os.environ.pop(_proxy, None)
+
+
+@pytest.fixture(scope="session")
+def mongo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real MongoDB wire server (SecantusDB on WiredTiger) on a free loopback port."""
+    from secantus import SecantusDBServer
+
+    server = SecantusDBServer(
+        host="127.0.0.1", port=0, storage_path=str(tmp_path_factory.mktemp("mongo"))
+    )
+    server.start()
+    yield str(server.uri).rstrip("/")
+    server.stop()
+
+
+@pytest.fixture
+def mongo_uri(mongo_server: str) -> str:
+    """A fresh database on the shared server, for one test."""
+    return f"{mongo_server}/t_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def store(mongo_uri: str) -> Iterator[Store]:
+    opened = open_store(mongo_uri)
+    opened.ensure_indexes()
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(scope="session")
+def web() -> Iterator[TestWeb]:
+    test_web = TestWeb().start()
+    yield test_web
+    test_web.stop()
+
+
+def scrapy_crawl(
+    campaign: str | Path,
+    mongo_uri: str,
+    *extra: str,
+    settings: dict[str, str] | None = None,
+    cwd: Path = ROOT,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``scrapy crawl tiers`` as a user does, in a subprocess."""
+    args = [sys.executable, "-m", "scrapy", "crawl", "tiers", "-a", f"campaign={campaign}"]
+    for name, value in {**TEST_CRAWL_SETTINGS, **(settings or {})}.items():
+        args += ["-s", f"{name}={value}"]
+    env = {**os.environ, "TIERCRAWL_MONGO_URI": mongo_uri, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [*args, *extra], check=False, cwd=cwd, env=env, capture_output=True, text=True, timeout=240
+    )
+
+
+@pytest.fixture(scope="session")
+def crawled_web(
+    web: TestWeb, mongo_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Store, str]]:
+    """One crawl of the whole test web, shared by the tests that read its documents."""
+    path = tmp_path_factory.mktemp("campaign") / "test-web.yaml"
+    path.write_text(web.campaign_yaml(), encoding="utf-8")
+    uri = f"{mongo_server}/crawled_web"
+    result = scrapy_crawl(path, uri)
+    assert result.returncode == 0, result.stderr[-4000:]
+    opened = open_store(uri)
+    run = opened.latest_run("test-web")
+    assert run is not None, result.stderr[-4000:]
+    yield opened, run["_id"]
+    opened.close()
+
+
+def chromium_path() -> str | None:
+    return os.environ.get("TIERCRAWL_BROWSER_PATH") or shutil.which("chromium")

@@ -1,0 +1,39 @@
+"""Finding a campaign by path or by the name it was stored under."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tiercrawl.core.campaign import Campaign, campaign_from_dict, load_campaign
+from tiercrawl.exceptions import CampaignError
+
+if TYPE_CHECKING:
+    from tiercrawl.store import Store
+
+__all__ = ["is_campaign_file", "resolve_campaign"]
+
+_CAMPAIGN_SUFFIXES = (".yaml", ".yml", ".csv")
+
+
+def is_campaign_file(ref: str) -> bool:
+    """Whether ``ref`` names a campaign file rather than a stored campaign."""
+    return Path(ref).suffix.lower() in _CAMPAIGN_SUFFIXES or Path(ref).exists()
+
+
+def resolve_campaign(ref: str, store: Store | None = None) -> Campaign:
+    """Load campaign ``ref``: a campaign file, or the name of a campaign stored in MongoDB.
+
+    Scrapyd nodes cannot read the user's file, so they load pushed campaigns by name.
+    """
+    if is_campaign_file(ref):
+        return load_campaign(ref)
+    if store is None:
+        raise CampaignError(f"{ref}: no such campaign file")
+    doc = store.campaigns.find_one({"name": ref})
+    if doc is None:
+        raise CampaignError(
+            f"{ref}: no such campaign file, and no campaign of that name is stored "
+            "(push one with `tiercrawl campaign push FILE`)"
+        )
+    return campaign_from_dict(doc["campaign"], source=f"stored campaign {ref}")

@@ -1,0 +1,1 @@
+"""Scrapy commands of the tiercrawl project (``COMMANDS_MODULE``)."""

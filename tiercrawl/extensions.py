@@ -1,0 +1,129 @@
+"""Extensions: the ``runs`` document of each crawl, and progress lines.
+
+``RunRecorder`` writes ``runs`` (status ``running``) when the spider opens; when
+it closes, it computes the run's placements and marks the run ``finished``
+(or ``failed`` when the crawl did not end normally) with the crawl's stats.
+``ProgressReporter`` logs a progress line every ``TIERCRAWL_PROGRESS_INTERVAL``
+seconds (default 0: off).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.asyncio import AsyncioLoopingCall, create_looping_call
+
+from tiercrawl.jobs.placements import compute_placements
+from tiercrawl.store_access import store_for
+
+if TYPE_CHECKING:
+    from scrapy import Spider
+    from scrapy.crawler import Crawler
+    from twisted.internet.task import LoopingCall
+
+__all__ = ["ProgressReporter", "RunRecorder"]
+
+logger = logging.getLogger(__name__)
+progress_logger = logging.getLogger("tiercrawl.progress")
+
+
+def _storable_stats(stats: dict[str, Any]) -> dict[str, Any]:
+    # MongoDB field names may not contain dots nor start with "$".
+    return {key.replace(".", "_").lstrip("$"): value for key, value in stats.items()}
+
+
+class RunRecorder:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RunRecorder:
+        recorder = cls(crawler)
+        crawler.signals.connect(recorder.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(recorder.spider_closed, signal=signals.spider_closed)
+        return recorder
+
+    def spider_opened(self, spider: Spider) -> None:
+        if not hasattr(spider, "run_id"):
+            return
+        store = store_for(self.crawler)
+        now = datetime.now(UTC)
+        store.runs.update_one(
+            {"_id": spider.run_id},
+            {
+                "$setOnInsert": {"campaign": spider.campaign.name, "started_at": now},
+                "$set": {"status": "running", "finished_at": None},
+            },
+            upsert=True,
+        )
+        logger.info("run %s started", spider.run_id, extra={"spider": spider})
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if not hasattr(spider, "run_id"):
+            return
+        store = store_for(self.crawler)
+        stats = self.crawler.stats
+        assert stats is not None
+        status = "finished" if reason == "finished" else "failed"
+        try:
+            placements = compute_placements(store, spider.run_id, spider.campaign)
+        except Exception:
+            logger.exception("placements of run %s failed", spider.run_id)
+            status = "failed"
+        else:
+            stats.set_value("tiercrawl/placements", placements)
+        store.runs.update_one(
+            {"_id": spider.run_id},
+            {
+                "$set": {
+                    "status": status,
+                    "finished_at": datetime.now(UTC),
+                    "close_reason": reason,
+                    "stats": _storable_stats(stats.get_stats()),
+                }
+            },
+        )
+        logger.info("run %s %s", spider.run_id, status, extra={"spider": spider})
+
+
+class ProgressReporter:
+    """Logs ``pages done/requested, errors, links`` on ``tiercrawl.progress``."""
+
+    def __init__(self, crawler: Crawler, interval: float) -> None:
+        self.crawler = crawler
+        self.interval = interval
+        self.task: AsyncioLoopingCall | LoopingCall | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ProgressReporter:
+        interval = crawler.settings.getfloat("TIERCRAWL_PROGRESS_INTERVAL", 0.0)
+        if interval <= 0:
+            raise NotConfigured("TIERCRAWL_PROGRESS_INTERVAL is 0")
+        reporter = cls(crawler, interval)
+        crawler.signals.connect(reporter.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(reporter.spider_closed, signal=signals.spider_closed)
+        return reporter
+
+    def spider_opened(self, spider: Spider) -> None:
+        self.task = create_looping_call(self.report)
+        self.task.start(self.interval, now=False)
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.task is not None and self.task.running:
+            self.task.stop()
+        self.report()
+
+    def report(self) -> None:
+        stats = self.crawler.stats
+        assert stats is not None
+        done = stats.get_value("tiercrawl/pages", 0)
+        requested = stats.get_value("tiercrawl/pages_requested", 0)
+        errors = sum(
+            value for key, value in stats.get_stats().items() if key.startswith("tiercrawl/error/")
+        )
+        links = stats.get_value("tiercrawl/links_extracted", 0)
+        progress_logger.info("pages %d/%d, errors %d, links %d", done, requested, errors, links)

@@ -1,0 +1,1 @@
+"""Jobs over stored runs: placements, scoring, reports."""

@@ -1,0 +1,138 @@
+"""Item pipelines: extraction, then the MongoDB sink.
+
+``ExtractPipeline`` turns a fetched page into the contract's page signals and
+links (``tiercrawl.core.extract``, ``tiercrawl.core.indexability``).
+``MongoSinkPipeline`` writes ``pages`` and ``links`` documents in batches of
+``TIERCRAWL_MONGO_BATCH_SIZE`` links (default 1000), never one round trip per
+link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from itemadapter import ItemAdapter
+
+from tiercrawl.core.extract import extract_page
+from tiercrawl.core.indexability import assess, page_nofollow, x_robots_tokens
+from tiercrawl.items import TRANSIENT_FIELDS
+from tiercrawl.store_access import store_for
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+    from tiercrawl.store import Store
+
+__all__ = ["ExtractPipeline", "MongoSinkPipeline"]
+
+logger = logging.getLogger(__name__)
+
+
+class ExtractPipeline:
+    """Fills a page item's signals and ``links`` from its HTML.
+
+    Settings: ``TIERCRAWL_CONTEXT_CHARS`` (default 300), the text kept around each link.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.context_chars = crawler.settings.getint("TIERCRAWL_CONTEXT_CHARS", 300)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
+        return cls(crawler)
+
+    def process_item(self, item: Any) -> Any:
+        adapter = ItemAdapter(item)
+        headers = adapter.get("headers") or {}
+        adapter["x_robots_tag"] = x_robots_tokens(headers.get("x-robots-tag", []))
+        html = adapter.get("html")
+        if html is not None:
+            self._extract(adapter, html)
+        adapter["indexable"], adapter["indexability"] = assess(
+            status=adapter["status"],
+            error=adapter["error"],
+            robots_allowed=adapter["robots_allowed"],
+            meta_robots=adapter["meta_robots"],
+            x_robots_tag=adapter["x_robots_tag"],
+            canonical=adapter["canonical"],
+            final_url=adapter["final_url"],
+        )
+        adapter["page_nofollow"] = page_nofollow(adapter["meta_robots"], adapter["x_robots_tag"])
+        stats = self.crawler.stats
+        assert stats is not None
+        stats.inc_value("tiercrawl/pages")
+        if adapter["error"]:
+            stats.inc_value(f"tiercrawl/error/{adapter['error']}")
+        stats.inc_value("tiercrawl/links_extracted", len(adapter["links"]))
+        return item
+
+    def _extract(self, adapter: ItemAdapter, html: str) -> None:
+        facts = extract_page(html, adapter["final_url"], context_chars=self.context_chars)
+        adapter["title"] = facts.title
+        adapter["lang"] = facts.lang
+        adapter["word_count"] = facts.word_count
+        adapter["meta_robots"] = facts.meta_robots
+        adapter["canonical"] = facts.canonical
+        adapter["outbound_links"] = facts.outbound_links
+        adapter["main_text"] = facts.main_text
+        adapter["link_count"] = len(facts.links)
+        owner = {
+            "run_id": adapter["run_id"],
+            "campaign": adapter["campaign"],
+            "source_url": adapter["url"],
+        }
+        adapter["links"] = [{**owner, **asdict(link)} for link in facts.links]
+
+
+class MongoSinkPipeline:
+    """Writes ``pages`` and ``links`` in batches; a page's links are written with it.
+
+    Settings: ``TIERCRAWL_MONGO_URI`` (empty: the embedded store),
+    ``TIERCRAWL_MONGO_BATCH_SIZE`` (default 1000 links per round trip).
+    Writes run in a thread so the crawl goes on while MongoDB answers.
+    """
+
+    def __init__(self, crawler: Crawler, store: Store, batch_size: int) -> None:
+        self.crawler = crawler
+        self.store = store
+        self.batch_size = batch_size
+        self._pages: list[dict[str, Any]] = []
+        self._links: list[dict[str, Any]] = []
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> MongoSinkPipeline:
+        batch_size = crawler.settings.getint("TIERCRAWL_MONGO_BATCH_SIZE", 1000)
+        return cls(crawler, store_for(crawler), max(1, batch_size))
+
+    async def process_item(self, item: Any) -> Any:
+        doc = ItemAdapter(item).asdict()
+        self._links.extend(doc["links"])
+        self._pages.append({k: v for k, v in doc.items() if k not in TRANSIENT_FIELDS})
+        if len(self._links) >= self.batch_size or len(self._pages) >= self.batch_size:
+            await self._flush()
+        return item
+
+    async def close_spider(self) -> None:
+        await self._flush()
+
+    async def _flush(self) -> None:
+        pages, links = self._pages, self._links
+        self._pages, self._links = [], []
+        if not pages and not links:
+            return
+        async with self._write_lock:
+            await asyncio.to_thread(self._write, pages, links)
+        stats = self.crawler.stats
+        assert stats is not None
+        stats.inc_value("tiercrawl/store/pages_written", len(pages))
+        stats.inc_value("tiercrawl/store/links_written", len(links))
+
+    def _write(self, pages: list[dict[str, Any]], links: list[dict[str, Any]]) -> None:
+        # Links first: a stored page is then always complete with its links.
+        self.store.insert_many_once("links", links)
+        self.store.upsert_many("pages", pages, key=("run_id", "url"))

@@ -1,0 +1,1 @@
+"""tiercrawl's spiders: ``tiers`` crawls a campaign's pages and targets."""

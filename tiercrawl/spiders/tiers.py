@@ -1,0 +1,140 @@
+"""The ``tiers`` spider: every tier-1 and tier-2 page of a campaign, and the targets.
+
+``scrapy crawl tiers -a campaign=PATH_OR_NAME [-a run_id=ID] [-a render=auto|always|never]``
+
+Each campaign URL is requested once per run and ends as exactly one ``pages``
+document: a response of any status is kept (``handle_httpstatus_list``), and a
+failure (DNS, refused connection, timeout, robots.txt, too large, redirect
+loop) goes through ``errback`` with its reason. The spider only fetches; the
+extraction happens in ``tiercrawl.pipelines.ExtractPipeline``.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import scrapy
+from scrapy.http import Response, TextResponse
+from twisted.python.failure import Failure
+
+from tiercrawl.campaigns import resolve_campaign
+from tiercrawl.core.errors import error_reason
+from tiercrawl.items import PageItem
+from tiercrawl.store_access import store_for
+
+if TYPE_CHECKING:
+    from tiercrawl.core.campaign import Campaign
+
+logger = logging.getLogger(__name__)
+
+# Every status reaches the callback except redirects, which RedirectMiddleware follows.
+_KEPT_STATUSES = [*range(100, 300), *range(400, 600)]
+# Response headers the extraction needs; the rest is not stored.
+_KEPT_HEADERS = ("content-type", "content-language", "x-robots-tag", "link", "server")
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def new_run_id(campaign: str) -> str:
+    """A run id that sorts by time and never collides: ``NAME-YYYYmmddTHHMMSSZ-xxxxxx``."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{campaign}-{stamp}-{secrets.token_hex(3)}"
+
+
+class TiersSpider(scrapy.Spider):
+    name = "tiers"
+
+    def __init__(
+        self,
+        campaign: str | None = None,
+        run_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if not campaign:
+            raise ValueError("the tiers spider needs -a campaign=PATH_OR_NAME")
+        self.campaign_ref = campaign
+        self.run_id_arg = run_id
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> TiersSpider:
+        spider: TiersSpider = super().from_crawler(crawler, *args, **kwargs)
+        spider.campaign = resolve_campaign(spider.campaign_ref, store_for(crawler))
+        spider.run_id = spider.run_id_arg or new_run_id(spider.campaign.name)
+        return spider
+
+    campaign: Campaign
+    run_id: str
+
+    def pages_to_crawl(self) -> list[tuple[str, int]]:
+        return self.campaign.pages()
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for request in self.page_requests(self.pages_to_crawl()):
+            yield request
+
+    def page_requests(self, pages: Iterable[tuple[str, int]]) -> Iterable[scrapy.Request]:
+        for url, tier in pages:
+            self.crawler.stats.inc_value("tiercrawl/pages_requested")
+            yield scrapy.Request(
+                url,
+                callback=self.parse,
+                errback=self.errback,
+                dont_filter=True,
+                meta={
+                    "tiercrawl_url": url,
+                    "tiercrawl_tier": tier,
+                    "handle_httpstatus_list": _KEPT_STATUSES,
+                },
+            )
+
+    def new_item(self, meta: dict[str, Any]) -> PageItem:
+        return PageItem(
+            run_id=self.run_id,
+            campaign=self.campaign.name,
+            url=meta["tiercrawl_url"],
+            tier=meta["tiercrawl_tier"],
+            fetched_at=datetime.now(UTC),
+        )
+
+    def parse(self, response: Response, **kwargs: Any) -> Iterable[PageItem]:
+        item = self.new_item(response.meta)
+        item.final_url = response.url
+        item.status = response.status
+        item.redirects = list(response.meta.get("redirect_urls", []))
+        item.rendered = "playwright" in response.flags
+        item.headers = {
+            name: [v.decode("latin-1") for v in response.headers.getlist(name)]
+            for name in _KEPT_HEADERS
+            if name in response.headers
+        }
+        content_type = (item.headers.get("content-type") or [""])[0]
+        item.content_type = content_type.split(";")[0].strip().lower() or None
+        if isinstance(response, TextResponse) and _is_html(item.content_type, response):
+            item.html = response.text
+        elif response.body:
+            item.error = "not_html"
+        self.crawler.stats.inc_value(f"tiercrawl/status/{response.status}")
+        yield item
+
+    def errback(self, failure: Failure) -> Iterable[PageItem]:
+        request = failure.request  # type: ignore[attr-defined]
+        item = self.new_item(request.meta)
+        names = [cls.__name__ for cls in type(failure.value).__mro__]
+        item.error = error_reason(names, str(failure.value))
+        item.error_detail = f"{type(failure.value).__name__}: {failure.value}"[:300]
+        item.redirects = list(request.meta.get("redirect_urls", []))
+        if item.error == "robots":
+            item.robots_allowed = False
+        logger.info("%s failed: %s", item.url, item.error_detail, extra={"spider": self})
+        yield item
+
+
+def _is_html(content_type: str | None, response: TextResponse) -> bool:
+    if content_type:
+        return content_type in _HTML_TYPES
+    # No Content-Type: trust what Scrapy sniffed from the body.
+    return response.__class__.__name__ == "HtmlResponse"
