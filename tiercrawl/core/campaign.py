@@ -1,0 +1,472 @@
+"""Campaign files (YAML or CSV) loaded into a validated :class:`Campaign`.
+
+Nothing is crawled from an invalid campaign: every problem is collected, each
+with its file line (YAML node marks, CSV row numbers) or its entry
+(``tier1[2]``), and raised together as one :class:`CampaignError`. The format
+and the list of problems are documented in ``docs/campaigns.md``.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+import yaml
+
+from tiercrawl.core.urls import is_http_url, match_key, registered_domain
+from tiercrawl.exceptions import CampaignError
+
+__all__ = ["Campaign", "Entry", "campaign_from_dict", "load_campaign"]
+
+NAME_PATTERN = re.compile(r"[a-z0-9._-]{1,64}")
+_TOP_KEYS = ("name", "money_site", "brand", "keywords", "tier1", "tier2")
+_REQUIRED_TOP_KEYS = ("name", "money_site", "tier1")
+_ENTRY_KEYS = ("url", "target", "anchor")
+_CSV_COLUMNS = ("tier", "url", "target", "anchor")
+_CSV_REQUIRED_COLUMNS = ("tier", "url", "target")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One placement: page ``url`` (of ``tier``) should link to ``target``."""
+
+    tier: int
+    url: str
+    target: str
+    anchor: str | None = None
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A validated campaign: tier-1 pages link to the money site, tier-2 pages to tier-1 pages."""
+
+    name: str
+    money_site: str
+    brand: tuple[str, ...]
+    keywords: tuple[str, ...]
+    tier1: tuple[Entry, ...]
+    tier2: tuple[Entry, ...]
+
+    def entries(self) -> tuple[Entry, ...]:
+        """Every placement to verify, tier 1 first."""
+        return self.tier1 + self.tier2
+
+    def pages(self) -> list[tuple[str, int]]:
+        """Every URL to crawl exactly once, with its tier, in document order.
+
+        Tier-1 urls, then tier-2 urls, then the tier-1 targets (tier 0, crawled
+        for relevance and to learn their redirects). A URL listed under several
+        tiers keeps the lowest non-zero one.
+        """
+        tiers: dict[str, int] = {}
+        for entry in self.entries():
+            tiers.setdefault(entry.url, entry.tier)
+        for entry in self.tier1:
+            tiers.setdefault(entry.target, 0)
+        return list(tiers.items())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The campaign in its YAML shape, to store it and load it back with `campaign_from_dict`."""
+        return {
+            "name": self.name,
+            "money_site": self.money_site,
+            "brand": list(self.brand),
+            "keywords": list(self.keywords),
+            "tier1": [_entry_dict(entry) for entry in self.tier1],
+            "tier2": [_entry_dict(entry) for entry in self.tier2],
+        }
+
+
+def _entry_dict(entry: Entry) -> dict[str, str]:
+    data = {"url": entry.url, "target": entry.target}
+    if entry.anchor is not None:
+        data["anchor"] = entry.anchor
+    return data
+
+
+# A place in the campaign's YAML shape: ("tier1", 0, "url").
+_Path = tuple[str | int, ...]
+
+
+def _label(path: _Path) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else part
+    return text
+
+
+@dataclass
+class _Report:
+    """Collects problems, each prefixed with where it is: ``file:line: tier1[0].url``."""
+
+    source: str
+    lines: dict[_Path, int] = field(default_factory=dict)
+    hints: dict[_Path, str] = field(default_factory=dict)
+    # CSV: an entry is a row, so its line names it better than "tier1[3]".
+    rows: bool = False
+    # (line, text): raised in line order, problems without a line first.
+    problems: list[tuple[int, str]] = field(default_factory=list)
+
+    def line(self, path: _Path) -> int | None:
+        for end in range(len(path), -1, -1):
+            if path[:end] in self.lines:
+                return self.lines[path[:end]]
+        return None
+
+    def ref(self, path: _Path) -> str:
+        """How another problem refers to ``path``: its line, or its label."""
+        line = self.line(path)
+        return f"line {line}" if line else _label(path)
+
+    def add(self, path: _Path, message: str) -> None:
+        shown = path[2:] if self.rows and len(path) > 1 and isinstance(path[1], int) else path
+        hint = self.hints.get(path)
+        self.at_line(self.line(path), _label(shown), f"{message} ({hint})" if hint else message)
+
+    def at_line(self, line: int | None, *parts: str) -> None:
+        where = f"{self.source}:{line}" if line else self.source
+        self.problems.append((line or 0, ": ".join(part for part in (where, *parts) if part)))
+
+    def fail(self, message: str, line: int | None = None) -> NoReturn:
+        self.at_line(line, message)
+        raise self.error()
+
+    def override(self, data: dict[str, Any], key: str, value: str | None, hint: str) -> None:
+        """Set top-level ``key`` from outside the file (a command-line option or the file name)."""
+        if value is None:
+            return
+        data[key] = value
+        self.lines.pop((key,), None)
+        self.hints[(key,)] = hint
+
+    def error(self) -> CampaignError:
+        count = len(self.problems)
+        noun = "problem" if count == 1 else "problems"
+        problems = [text for _, text in sorted(self.problems, key=lambda problem: problem[0])]
+        return CampaignError(f"{self.source}: invalid campaign ({count} {noun})", problems)
+
+    def raise_if_any(self) -> None:
+        """Raise every problem so far as one `CampaignError`."""
+        if self.problems:
+            raise self.error()
+
+
+def load_campaign(
+    path: str | Path, *, name: str | None = None, money_site: str | None = None
+) -> Campaign:
+    """Load and validate a campaign file before anything is crawled.
+
+    ``name`` and ``money_site`` (the ``--name``/``--money-site`` options) win
+    over the file's values; a CSV file has no other place for them, so there
+    they default to the file's stem and to the registered domain shared by the
+    tier-1 targets.
+    """
+    path = Path(path)
+    report = _Report(str(path))
+    suffix = path.suffix.lower()
+    if suffix not in (".yaml", ".yml", ".csv"):
+        report.fail("not a campaign file: use .yaml, .yml or .csv")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        report.fail(f"cannot read the file: {reason}")
+    if suffix == ".csv":
+        data = _read_csv(text, report)
+        report.override(data, "name", name or path.stem, _name_hint(name, path))
+        if money_site is not None:
+            report.override(data, "money_site", money_site, "from --money-site")
+        else:
+            _infer_money_site(data, report)
+    else:
+        data = _read_yaml(text, report)
+        if isinstance(data, dict):
+            report.override(data, "name", name, "from --name")
+            report.override(data, "money_site", money_site, "from --money-site")
+    return _build(data, report)
+
+
+def campaign_from_dict(data: Mapping[str, Any], *, source: str = "campaign") -> Campaign:
+    """Validate a campaign in its YAML shape, such as one stored in MongoDB.
+
+    The checks are those of `load_campaign`; problems name the entry
+    (``tier1[2].url``), as there are no lines.
+    """
+    return _build(data, _Report(source))
+
+
+# --- reading the files -------------------------------------------------------
+
+
+def _read_yaml(text: str, report: _Report) -> Any:
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None
+        _record_lines(root, (), root.start_mark.line + 1, report)
+        return loader.construct_document(root)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        report.fail(f"bad YAML: {exc.problem or exc.context}", mark.line + 1 if mark else None)
+    except yaml.YAMLError as exc:
+        report.fail(f"bad YAML: {exc}")
+    finally:
+        loader.dispose()
+
+
+def _record_lines(node: yaml.Node, path: _Path, line: int, report: _Report) -> None:
+    """Note the line of every key and list item, and flag keys given twice."""
+    report.lines[path] = line
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
+            key_line = key_node.start_mark.line + 1
+            if key in seen:
+                report.at_line(
+                    key_line, _label((*path, key)), f"given twice (first on line {seen[key]})"
+                )
+                continue
+            seen[key] = key_line
+            _record_lines(value_node, (*path, key), key_line, report)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _record_lines(item, (*path, index), item.start_mark.line + 1, report)
+
+
+def _read_csv(text: str, report: _Report) -> dict[str, Any]:
+    """The rows of a ``tier,url,target,anchor`` file, in the YAML shape."""
+    report.rows = True
+    data: dict[str, Any] = {"tier1": [], "tier2": []}
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    columns: list[str] | None = None
+    last_line = 0
+    try:
+        for row in reader:
+            line, last_line = last_line + 1, reader.line_num
+            cells = [cell.strip() for cell in row]
+            if not any(cells):
+                continue
+            if columns is None:
+                columns = _csv_header(cells, line, report)
+            else:
+                _csv_row(columns, cells, line, data, report)
+    except csv.Error as exc:
+        report.at_line(reader.line_num, f"bad CSV: {exc}")
+    if columns is None and not report.problems:
+        report.fail("empty file: expected a header row tier,url,target,anchor")
+    report.raise_if_any()
+    return data
+
+
+def _csv_header(cells: list[str], line: int, report: _Report) -> list[str]:
+    columns = [cell.lower() for cell in cells]
+    unknown = [c for c in columns if c not in _CSV_COLUMNS]
+    missing = [c for c in _CSV_REQUIRED_COLUMNS if c not in columns]
+    if unknown or missing or len(set(columns)) != len(columns):
+        # Rows read under a wrong header would only repeat the problem.
+        report.fail(f"the header must be tier,url,target,anchor, not {','.join(cells)}", line)
+    return columns
+
+
+def _csv_row(
+    columns: list[str], cells: list[str], line: int, data: dict[str, Any], report: _Report
+) -> None:
+    fields = dict(zip(columns, cells))
+    key = {"1": "tier1", "2": "tier2"}.get(fields.get("tier", ""))
+    if key is None:
+        report.at_line(line, f"tier must be 1 or 2, not {fields.get('tier', '')!r}")
+        return
+    path: _Path = (key, len(data[key]))
+    report.lines[path] = line
+    if len(cells) > len(columns):
+        report.add(path, f"{len(cells)} fields where the header has {len(columns)}")
+    data[key].append({k: v for k, v in fields.items() if k != "tier" and (v or k != "anchor")})
+
+
+def _name_hint(name: str | None, path: Path) -> str:
+    if name is not None:
+        return "from --name"
+    return f"taken from the file name {path.name!r}; choose a valid one with --name"
+
+
+def _infer_money_site(data: dict[str, Any], report: _Report) -> None:
+    """The money site of a CSV campaign: the one registered domain of its tier-1 targets."""
+    domains = sorted({registered_domain(e.get("target", "")) for e in data["tier1"]} - {""})
+    if len(domains) == 1:
+        report.override(data, "money_site", f"https://{domains[0]}/", "the tier-1 targets' domain")
+    elif domains:
+        report.hints[("money_site",)] = (
+            f"the tier-1 targets span several domains ({', '.join(domains)}): pass --money-site"
+        )
+    else:
+        report.hints[("money_site",)] = "no tier-1 target to take it from: pass --money-site"
+
+
+# --- validation --------------------------------------------------------------
+
+
+def _build(data: Any, report: _Report) -> Campaign:
+    """Check ``data`` (the YAML shape) completely, then build the campaign or raise."""
+    if not isinstance(data, Mapping):
+        what = "empty" if data is None else f"a {_kind(data)}"
+        report.add((), f"the campaign is {what}: expected a mapping with name, money_site, tier1")
+        report.raise_if_any()
+    _check_keys(data, (), _TOP_KEYS, _REQUIRED_TOP_KEYS, report)
+    name = _text(data, ("name",), report)
+    if name is not None and not NAME_PATTERN.fullmatch(name):
+        report.add(("name",), f"{name!r} is not a valid name: use a-z 0-9 . _ -, at most 64")
+    money_site = _url(data, ("money_site",), report)
+    brand = _text_list(data, "brand", report)
+    keywords = _text_list(data, "keywords", report)
+    tier1 = _entries(data, 1, report)
+    tier2 = _entries(data, 2, report)
+    if "tier1" in data and not data["tier1"]:
+        report.add(("tier1",), "no entries: a campaign needs at least one tier-1 page")
+    _cross_check(money_site, tier1, tier2, report)
+    report.raise_if_any()
+    # Every None was reported above.
+    assert name is not None
+    assert money_site is not None
+    return Campaign(
+        name=name,
+        money_site=money_site,
+        brand=brand,
+        keywords=keywords,
+        tier1=tuple(entry for _, entry in tier1),
+        tier2=tuple(entry for _, entry in tier2),
+    )
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "mapping"
+    if isinstance(value, list | tuple):
+        return "list"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return "text" if isinstance(value, str) else type(value).__name__
+
+
+def _check_keys(
+    data: Mapping[str, Any],
+    path: _Path,
+    allowed: tuple[str, ...],
+    required: tuple[str, ...],
+    report: _Report,
+) -> None:
+    for key in data:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            suggestion = f" (did you mean {close[0]!r}?)" if close else ""
+            expected = ", ".join(allowed)
+            report.add((*path, key), f"unknown key{suggestion}; expected one of {expected}")
+    for key in required:
+        if key not in data:
+            report.add((*path, key), "missing")
+
+
+def _text(data: Mapping[str, Any], path: _Path, report: _Report) -> str | None:
+    """The stripped text at ``data[path[-1]]``; None (reported when given) otherwise."""
+    key = str(path[-1])
+    value = data.get(key)
+    if value is None:
+        if key in data and key != "anchor":
+            report.add(path, "empty")
+        return None
+    if not isinstance(value, str):
+        report.add(path, f"expected text, got a {_kind(value)}: quote it")
+        return None
+    return value.strip()
+
+
+def _url(data: Mapping[str, Any], path: _Path, report: _Report) -> str | None:
+    url = _text(data, path, report)
+    if url is not None and not is_http_url(url):
+        report.add(path, f"{url!r} is not an http(s) URL")
+        return None
+    return url
+
+
+def _text_list(data: Mapping[str, Any], key: str, report: _Report) -> tuple[str, ...]:
+    value = data.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple):
+        report.add((key,), f"expected a list of terms, got a {_kind(value)}")
+        return ()
+    terms = []
+    for index, term in enumerate(value):
+        if isinstance(term, str) and term.strip():
+            terms.append(term.strip())
+        else:
+            report.add((key, index), f"expected a term (text), got {term!r}")
+    return tuple(terms)
+
+
+# An entry with the path it came from, for problems found across entries.
+_Located = tuple[_Path, Entry]
+
+
+def _entries(data: Mapping[str, Any], tier: int, report: _Report) -> list[_Located]:
+    key = f"tier{tier}"
+    items = data.get(key)
+    if items is None:
+        return []
+    if not isinstance(items, list | tuple):
+        report.add((key,), f"expected a list of entries, got a {_kind(items)}")
+        return []
+    entries = []
+    for index, item in enumerate(items):
+        path: _Path = (key, index)
+        if not isinstance(item, Mapping):
+            report.add(path, f"expected an entry with url and target, got a {_kind(item)}")
+            continue
+        _check_keys(item, path, _ENTRY_KEYS, ("url", "target"), report)
+        url = _url(item, (*path, "url"), report)
+        target = _url(item, (*path, "target"), report)
+        anchor = _text(item, (*path, "anchor"), report) or None
+        if url is not None and target is not None:
+            entries.append((path, Entry(tier=tier, url=url, target=target, anchor=anchor)))
+    return entries
+
+
+def _cross_check(
+    money_site: str | None, tier1: list[_Located], tier2: list[_Located], report: _Report
+) -> None:
+    """Problems between entries: duplicates, off-site tier-1 targets, dangling tier-2 targets."""
+    seen: dict[tuple[int, str, str], _Path] = {}
+    for path, entry in tier1 + tier2:
+        # The same page may carry links to two targets; the same link twice is a duplicate.
+        key = (entry.tier, match_key(entry.url), match_key(entry.target))
+        if key in seen:
+            report.add(
+                path, f"duplicate of the entry at {report.ref(seen[key])} (same url and target)"
+            )
+        else:
+            seen[key] = path
+    if money_site is not None:
+        ours = registered_domain(money_site)
+        for path, entry in tier1:
+            if registered_domain(entry.target) != ours:
+                report.add(
+                    (*path, "target"),
+                    f"{entry.target!r} is not on the money site's domain {ours}",
+                )
+    tier1_urls = {entry.url for _, entry in tier1}
+    by_key = {match_key(url): url for url in tier1_urls}
+    for path, entry in tier2:
+        if entry.target in tier1_urls:
+            continue
+        near = by_key.get(match_key(entry.target))
+        suggestion = f" (did you mean {near!r}?)" if near else ""
+        report.add((*path, "target"), f"{entry.target!r} is not a tier-1 url{suggestion}")
