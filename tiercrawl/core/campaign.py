@@ -223,7 +223,8 @@ def _read_yaml(text: str, report: _Report) -> Any:
 
 def _record_lines(node: yaml.Node, path: _Path, line: int, report: _Report) -> None:
     """Note the line of every key and list item, and flag keys given twice."""
-    report.lines[path] = line
+    if path:  # line 1 says nothing about a missing top-level key
+        report.lines[path] = line
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:
@@ -259,7 +260,7 @@ def _read_csv(text: str, report: _Report) -> dict[str, Any]:
             else:
                 _csv_row(columns, cells, line, data, report)
     except csv.Error as exc:
-        report.at_line(reader.line_num, f"bad CSV: {exc}")
+        report.at_line(last_line + 1, f"bad CSV: {exc}")
     if columns is None and not report.problems:
         report.fail("empty file: expected a header row tier,url,target,anchor")
     report.raise_if_any()
@@ -297,9 +298,18 @@ def _name_hint(name: str | None, path: Path) -> str:
     return f"taken from the file name {path.name!r}; choose a valid one with --name"
 
 
+def _site_domain(url: str) -> str:
+    """The registered domain, with ``www.`` dropped for hosts off the Public Suffix List.
+
+    ``registered_domain`` keeps such hosts whole (``www.acme.example``), yet
+    ``www.`` never makes another site (the contract's matching rule ignores it).
+    """
+    return registered_domain(url).removeprefix("www.")
+
+
 def _infer_money_site(data: dict[str, Any], report: _Report) -> None:
     """The money site of a CSV campaign: the one registered domain of its tier-1 targets."""
-    domains = sorted({registered_domain(e.get("target", "")) for e in data["tier1"]} - {""})
+    domains = sorted({_site_domain(e.get("target", "")) for e in data["tier1"]} - {""})
     if len(domains) == 1:
         report.override(data, "money_site", f"https://{domains[0]}/", "the tier-1 targets' domain")
     elif domains:
@@ -455,9 +465,9 @@ def _cross_check(
         else:
             seen[key] = path
     if money_site is not None:
-        ours = registered_domain(money_site)
+        ours = _site_domain(money_site)
         for path, entry in tier1:
-            if registered_domain(entry.target) != ours:
+            if _site_domain(entry.target) != ours:
                 report.add(
                     (*path, "target"),
                     f"{entry.target!r} is not on the money site's domain {ours}",

@@ -1,0 +1,414 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tiercrawl.core.campaign import Campaign, Entry, campaign_from_dict, load_campaign
+from tiercrawl.exceptions import CampaignError
+
+DATA = Path(__file__).parents[1] / "data" / "campaigns"
+
+MINIMAL = """\
+name: c
+money_site: https://acme.example/
+tier1:
+  - url: https://blog.example.org/a
+    target: https://acme.example/
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str = "c.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _problems(path: Path, **kwargs: str) -> list[str]:
+    with pytest.raises(CampaignError) as info:
+        load_campaign(path, **kwargs)
+    return info.value.problems
+
+
+def _one_problem(tmp_path: Path, text: str, name: str = "c.yaml", **kwargs: str) -> str:
+    problems = _problems(_write(tmp_path, text, name), **kwargs)
+    assert len(problems) == 1, problems
+    return problems[0]
+
+
+# --- valid files ---------------------------------------------------------------
+
+
+def test_valid_yaml() -> None:
+    assert load_campaign(DATA / "acme-drills.yaml") == Campaign(
+        name="acme-drills",
+        money_site="https://www.acme.example/",
+        brand=("Acme", "Acme Tools"),
+        keywords=("cordless drill", "power drill"),
+        tier1=(
+            Entry(
+                1,
+                "https://blog.example.org/best-drills",
+                "https://www.acme.example/drills/",
+                "cordless drills",
+            ),
+            Entry(1, "https://blog.example.org/best-drills", "https://www.acme.example/", "Acme"),
+            Entry(1, "https://reviews.example.com/drills", "https://acme.example/drills"),
+        ),
+        tier2=(
+            Entry(2, "https://forum.example.net/t/123", "https://blog.example.org/best-drills"),
+            Entry(2, "https://reviews.example.com/drills", "https://blog.example.org/best-drills"),
+        ),
+    )
+
+
+def test_valid_csv() -> None:
+    assert load_campaign(DATA / "acme-drills.csv") == Campaign(
+        name="acme-drills",
+        money_site="https://acme.example/",
+        brand=(),
+        keywords=(),
+        tier1=(
+            Entry(
+                1,
+                "https://blog.example.org/best-drills",
+                "https://www.acme.example/drills/",
+                "cordless drills",
+            ),
+            Entry(1, "https://reviews.example.com/drills", "https://acme.example/drills"),
+        ),
+        tier2=(
+            Entry(
+                2,
+                "https://forum.example.net/t/123",
+                "https://blog.example.org/best-drills",
+                "forum, thread",
+            ),
+        ),
+    )
+
+
+def test_csv_options_win() -> None:
+    campaign = load_campaign(
+        DATA / "acme-drills.csv", name="drills-2", money_site="https://www.acme.example/"
+    )
+    assert (campaign.name, campaign.money_site) == ("drills-2", "https://www.acme.example/")
+
+
+def test_yaml_options_win(tmp_path: Path) -> None:
+    path = _write(tmp_path, MINIMAL)
+    campaign = load_campaign(path, name="other", money_site="https://www.acme.example/")
+    assert (campaign.name, campaign.money_site) == ("other", "https://www.acme.example/")
+
+
+def test_options_fill_missing_yaml_keys(tmp_path: Path) -> None:
+    path = _write(tmp_path, MINIMAL.replace("name: c\n", ""))
+    assert load_campaign(path, name="given").name == "given"
+
+
+def test_pages_once_each_with_lowest_tier_in_document_order() -> None:
+    campaign = load_campaign(DATA / "acme-drills.yaml")
+    assert campaign.pages() == [
+        ("https://blog.example.org/best-drills", 1),
+        ("https://reviews.example.com/drills", 1),
+        ("https://forum.example.net/t/123", 2),
+        ("https://www.acme.example/drills/", 0),
+        ("https://www.acme.example/", 0),
+        ("https://acme.example/drills", 0),
+    ]
+
+
+def test_entries_tier1_first() -> None:
+    campaign = load_campaign(DATA / "acme-drills.yaml")
+    assert campaign.entries() == campaign.tier1 + campaign.tier2
+    assert [entry.tier for entry in campaign.entries()] == [1, 1, 1, 2, 2]
+
+
+def test_to_dict_round_trip() -> None:
+    campaign = load_campaign(DATA / "acme-drills.yaml")
+    data = campaign.to_dict()
+    assert data["tier1"][2] == {
+        "url": "https://reviews.example.com/drills",
+        "target": "https://acme.example/drills",
+    }
+    assert campaign_from_dict(data) == campaign
+
+
+def test_same_page_may_link_two_targets(tmp_path: Path) -> None:
+    text = MINIMAL + "  - url: https://blog.example.org/a\n    target: https://acme.example/b\n"
+    assert len(load_campaign(_write(tmp_path, text)).tier1) == 2
+
+
+def test_tier2_section_optional_and_null_anchor(tmp_path: Path) -> None:
+    campaign = load_campaign(_write(tmp_path, MINIMAL + "    anchor:\ntier2: []\n"))
+    assert campaign.tier2 == ()
+    assert campaign.tier1[0].anchor is None
+
+
+# --- one problem of each kind ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (MINIMAL + "colour: red\n", "c.yaml:6: colour: unknown key; expected one of"),
+        (MINIMAL + "tier_2: []\n", "c.yaml:6: tier_2: unknown key (did you mean 'tier2'?)"),
+        (
+            MINIMAL + "    anchr: x\n",
+            "c.yaml:6: tier1[0].anchr: unknown key (did you mean 'anchor'?)",
+        ),
+        (MINIMAL.replace("name: c\n", ""), "c.yaml: name: missing"),
+        (
+            MINIMAL.replace("money_site: https://acme.example/\n", ""),
+            "c.yaml: money_site: missing",
+        ),
+        ("name: c\nmoney_site: https://acme.example/\n", "c.yaml: tier1: missing"),
+        (
+            MINIMAL.replace("    target: https://acme.example/\n", ""),
+            "c.yaml:4: tier1[0].target: missing",
+        ),
+        (
+            MINIMAL.replace("name: c", "name: Acme Drills"),
+            "c.yaml:1: name: 'Acme Drills' is not a valid name",
+        ),
+        (MINIMAL.replace("name: c", "name: " + "a" * 65), "c.yaml:1: name: 'aaaa"),
+        (MINIMAL.replace("name: c", "name: 42"), "c.yaml:1: name: expected text, got a number"),
+        (MINIMAL.replace("name: c", "name:"), "c.yaml:1: name: empty"),
+        (
+            MINIMAL.replace("money_site: https", "money_site: ftp"),
+            "c.yaml:2: money_site: 'ftp://acme.example/' is not an http(s) URL",
+        ),
+        (
+            MINIMAL.replace("url: https://blog", "url: blog"),
+            "c.yaml:4: tier1[0].url: 'blog.example.org/a' is not an http(s) URL",
+        ),
+        (
+            MINIMAL.replace("target: https://acme", "target: mailto:x@acme"),
+            "c.yaml:5: tier1[0].target: 'mailto:x@acme.example/' is not an http(s) URL",
+        ),
+        (
+            MINIMAL
+            + "tier2:\n  - url: https://forum.example.net/1\n    target: https://blog.example.org/b\n",
+            "c.yaml:8: tier2[0].target: 'https://blog.example.org/b' is not a tier-1 url",
+        ),
+        (
+            MINIMAL
+            + "tier2:\n  - url: https://forum.example.net/1\n    target: https://www.blog.example.org/a/\n",
+            (
+                "c.yaml:8: tier2[0].target: 'https://www.blog.example.org/a/' is not a tier-1 url "
+                "(did you mean 'https://blog.example.org/a'?)"
+            ),
+        ),
+        (
+            MINIMAL
+            + "  - url: https://blog.example.org/a/\n    target: https://www.acme.example\n",
+            "c.yaml:6: tier1[1]: duplicate of the entry at line 4 (same url and target)",
+        ),
+        (
+            MINIMAL.replace("target: https://acme.example/", "target: https://acme.example.net/"),
+            "c.yaml:5: tier1[0].target: 'https://acme.example.net/' is not on the money site's domain acme.example",
+        ),
+        (
+            MINIMAL.replace("tier1:\n", "tier1: []\n").split("  - url")[0],
+            "c.yaml:3: tier1: no entries",
+        ),
+        (
+            MINIMAL + "tier2: https://x.example/\n",
+            "c.yaml:6: tier2: expected a list of entries, got a text",
+        ),
+        (
+            MINIMAL + "tier2:\n  - https://x.example/\n",
+            "c.yaml:7: tier2[0]: expected an entry with url and target",
+        ),
+        (MINIMAL + "brand: Acme\n", "c.yaml:6: brand: expected a list of terms, got a text"),
+        (
+            MINIMAL + "keywords: [drill, {a: b}]\n",
+            "c.yaml:6: keywords[1]: expected a term (text), got {'a': 'b'}",
+        ),
+        (
+            MINIMAL + "    anchor: yes\n",
+            "c.yaml:6: tier1[0].anchor: expected text, got a boolean: quote it",
+        ),
+        (MINIMAL + "name: d\n", "c.yaml:6: name: given twice (first on line 1)"),
+        (MINIMAL + "tier2: [\n", "c.yaml:7: bad YAML: expected the node content"),
+        ("name: c\n\tmoney_site: x\n", "c.yaml:2: bad YAML:"),
+        (
+            "- a\n- b\n",
+            "c.yaml: the campaign is a list: expected a mapping with name, money_site, tier1",
+        ),
+        ("# nothing\n", "c.yaml: the campaign is empty"),
+    ],
+)
+def test_yaml_problem(tmp_path: Path, text: str, expected: str) -> None:
+    assert _one_problem(tmp_path, text).startswith(f"{tmp_path}/{expected}")
+
+
+def test_unknown_suffix(tmp_path: Path) -> None:
+    problem = _one_problem(tmp_path, MINIMAL, name="c.json")
+    assert problem == f"{tmp_path / 'c.json'}: not a campaign file: use .yaml, .yml or .csv"
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    assert _problems(tmp_path / "absent.yaml") == [
+        f"{tmp_path / 'absent.yaml'}: cannot read the file: No such file or directory"
+    ]
+
+
+def test_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "c.yml"
+    path.write_bytes(b"name: \xff\n")
+    assert "cannot read the file" in _problems(path)[0]
+
+
+def test_error_summary(tmp_path: Path) -> None:
+    with pytest.raises(CampaignError, match=r"c\.yaml: invalid campaign \(1 problem\)"):
+        load_campaign(_write(tmp_path, MINIMAL + "x: 1\n"))
+
+
+def test_all_problems_reported_together_in_line_order() -> None:
+    source = DATA / "broken.yaml"
+    assert _problems(source) == [
+        f"{source}:1: name: 'Broken Campaign' is not a valid name: use a-z 0-9 . _ -, at most 64",
+        f"{source}:4: tier1[0].url: 'ftp://files.example.org/x' is not an http(s) URL",
+        f"{source}:6: tier1[0].anchr: unknown key (did you mean 'anchor'?); expected one of url, target, anchor",
+        f"{source}:8: tier1[1].target: 'https://elsewhere.example/' is not on the money site's domain acme.example",
+        f"{source}:11: tier2[0].target: 'https://blog.example.org/not-tier1' is not a tier-1 url",
+    ]
+
+
+# --- CSV -----------------------------------------------------------------------------
+
+HEADER = "tier,url,target,anchor\n"
+ROW1 = "1,https://blog.example.org/a,https://acme.example/,\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            HEADER + ROW1 + "3,https://x.example/,https://acme.example/,\n",
+            "c.csv:3: tier must be 1 or 2, not '3'",
+        ),
+        (
+            HEADER + ROW1 + "2,https://x.example/,https://blog.example.org/b,\n",
+            "c.csv:3: target: 'https://blog",
+        ),
+        (
+            HEADER + ROW1 + "1,https://x.example/,https://acme.example/,a,b\n",
+            "c.csv:3: 5 fields where the header has 4",
+        ),
+        (HEADER + ROW1 + "1,https://x.example/\n", "c.csv:3: target: missing"),
+        (
+            HEADER + ROW1 + "1,x.example,https://acme.example/,\n",
+            "c.csv:3: url: 'x.example' is not an http(s) URL",
+        ),
+        (
+            HEADER + ROW1 + "\n\n" + ROW1,
+            "c.csv:5: duplicate of the entry at line 2 (same url and target)",
+        ),
+        (
+            "tier,url,link\n" + ROW1,
+            "c.csv:1: the header must be tier,url,target,anchor, not tier,url,link",
+        ),
+        (ROW1, "c.csv:1: the header must be tier,url,target,anchor"),
+        (
+            HEADER + '1,"https://blog.example.org/a" x,https://acme.example/,\n',
+            "c.csv:2: bad CSV: ",
+        ),
+        (
+            HEADER + '1,"https://blog.example.org/a,https://acme.example/,\n',
+            "c.csv:2: bad CSV: unexpected end of data",
+        ),
+        ("", "c.csv: empty file: expected a header row tier,url,target,anchor"),
+        (HEADER, "c.csv: tier1: no entries"),
+        (
+            HEADER + "2,https://x.example/,https://acme.example/,\n",
+            "c.csv: money_site: missing (no tier-1 target to take it from: pass --money-site)",
+        ),
+        (
+            HEADER + ROW1 + "1,https://b.example.org/,https://acme.org/,\n",
+            (
+                "c.csv: money_site: missing (the tier-1 targets span several domains "
+                "(acme.example, acme.org): pass --money-site)"
+            ),
+        ),
+    ],
+)
+def test_csv_problem(tmp_path: Path, text: str, expected: str) -> None:
+    problems = _problems(_write(tmp_path, text, "c.csv"))
+    assert any(p.startswith(f"{tmp_path}/{expected}") for p in problems), problems
+
+
+def test_csv_lines_count_quoted_newlines(tmp_path: Path) -> None:
+    text = (
+        HEADER
+        + '1,https://blog.example.org/a,https://acme.example/,"two\nlines"\n'
+        + "1,ftp://x/,https://acme.example/,\n"
+    )
+    assert _problems(_write(tmp_path, text, "c.csv")) == [
+        f"{tmp_path / 'c.csv'}:4: url: 'ftp://x/' is not an http(s) URL"
+    ]
+
+
+def test_csv_header_columns_in_any_order_anchor_optional(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path, "URL,Target,Tier\nhttps://blog.example.org/a,https://acme.example/,1\n", "c.csv"
+    )
+    assert load_campaign(path).tier1 == (
+        Entry(1, "https://blog.example.org/a", "https://acme.example/"),
+    )
+
+
+def test_csv_name_from_invalid_stem(tmp_path: Path) -> None:
+    problem = _one_problem(tmp_path, HEADER + ROW1, name="My Campaign.csv")
+    assert problem == (
+        f"{tmp_path / 'My Campaign.csv'}: name: 'My Campaign' is not a valid name: use a-z 0-9 . _ -, "
+        "at most 64 (taken from the file name 'My Campaign.csv'; choose a valid one with --name)"
+    )
+    assert load_campaign(tmp_path / "My Campaign.csv", name="my-campaign").name == "my-campaign"
+
+
+def test_csv_invalid_name_option(tmp_path: Path) -> None:
+    assert _problems(_write(tmp_path, HEADER + ROW1, "c.csv"), name="Bad")[0].endswith(
+        "(from --name)"
+    )
+
+
+def test_csv_invalid_money_site_option(tmp_path: Path) -> None:
+    problem = _one_problem(tmp_path, HEADER + ROW1, name="c.csv", money_site="acme.example")
+    assert problem.endswith("money_site: 'acme.example' is not an http(s) URL (from --money-site)")
+
+
+def test_csv_money_site_option_checks_tier1_domains(tmp_path: Path) -> None:
+    problem = _one_problem(
+        tmp_path, HEADER + ROW1, name="c.csv", money_site="https://other.example/"
+    )
+    assert "is not on the money site's domain other.example" in problem
+
+
+# --- stored campaigns ------------------------------------------------------------------
+
+
+def test_from_dict_problems_name_entries() -> None:
+    data = {
+        "name": "c",
+        "money_site": "https://acme.example/",
+        "tier1": [
+            {"url": "https://blog.example.org/a", "target": "https://acme.example/"},
+            {"url": "x"},
+        ],
+    }
+    with pytest.raises(CampaignError) as info:
+        campaign_from_dict(data, source="stored campaign c")
+    assert info.value.problems == [
+        "stored campaign c: tier1[1].target: missing",
+        "stored campaign c: tier1[1].url: 'x' is not an http(s) URL",
+    ]
+
+
+def test_from_dict_not_a_mapping() -> None:
+    with pytest.raises(CampaignError) as info:
+        campaign_from_dict([])  # type: ignore[arg-type]
+    assert info.value.problems == [
+        "campaign: the campaign is a list: expected a mapping with name, money_site, tier1"
+    ]
