@@ -55,7 +55,13 @@ class RunRecorder:
         store.runs.update_one(
             {"_id": spider.run_id},
             {
-                "$setOnInsert": {"campaign": spider.campaign.name, "started_at": now},
+                "$setOnInsert": {
+                    "campaign": spider.campaign.name,
+                    # The campaign as crawled: scoring and diffs read brand, keywords
+                    # and entries from here, whatever the file says later.
+                    "campaign_spec": spider.campaign.to_dict(),
+                    "started_at": now,
+                },
                 "$set": {"status": "running", "finished_at": None},
             },
             upsert=True,

@@ -18,7 +18,7 @@ from tiercrawl.exceptions import TiercrawlError, UsageError
 __all__ = ["main"]
 
 # Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ["crawl", "score", "report", "diff", "extract"]
+COMMANDS = ["crawl", "extract"]
 
 
 def build_parser() -> argparse.ArgumentParser:

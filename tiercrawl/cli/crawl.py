@@ -1,0 +1,108 @@
+"""``tiercrawl crawl CAMPAIGN``: the ``tiers`` spider in-process, with progress shown."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import Any
+
+from tiercrawl.campaigns import is_campaign_file, resolve_campaign
+from tiercrawl.cli._common import add_store_option, open_store_from, store_uri
+
+RENDER_MODES = ("auto", "always", "never")
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "crawl", help="crawl every page of a campaign and store the results"
+    )
+    parser.add_argument("campaign", help="a campaign file (.yaml/.yml/.csv) or a stored campaign")
+    parser.add_argument(
+        "--render",
+        choices=RENDER_MODES,
+        default=None,
+        help="render JavaScript: auto (when a page needs it), always, never "
+        "(default: the TIERCRAWL_RENDER setting, auto)",
+    )
+    parser.add_argument(
+        "-s",
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a Scrapy/tiercrawl setting (repeatable)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_store_option(parser)
+    parser.set_defaults(run=run)
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from scrapy.utils.project import get_project_settings
+
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "tiercrawl.settings")
+    settings = get_project_settings()
+    uri = store_uri(args)
+    if uri:
+        settings.set("TIERCRAWL_MONGO_URI", uri, priority="cmdline")
+    if not args.quiet:
+        settings.set("TIERCRAWL_PROGRESS_INTERVAL", 1.0, priority="cmdline")
+    settings.set("LOG_LEVEL", "WARNING", priority="cmdline")
+    for pair in args.set:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            from tiercrawl.exceptions import UsageError
+
+            raise UsageError(f"-s {pair}: expected NAME=VALUE")
+        settings.set(name, value, priority="cmdline")
+    return settings
+
+
+def _show_progress() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("crawl: %(message)s"))
+    progress = logging.getLogger("tiercrawl.progress")
+    progress.addHandler(handler)
+    progress.setLevel(logging.INFO)
+    progress.propagate = False
+
+
+def run(args: argparse.Namespace) -> int:
+    from scrapy.crawler import CrawlerProcess
+
+    store = open_store_from(args)
+    # Refuse a bad campaign before the reactor starts: one message per problem.
+    campaign = resolve_campaign(args.campaign, None if is_campaign_file(args.campaign) else store)
+    settings = _settings(args)
+    process = CrawlerProcess(settings, install_root_handler=True)
+    _show_progress()
+    spider_args = {"campaign": args.campaign}
+    if args.render:
+        spider_args["render"] = args.render
+    crawler = process.create_crawler("tiers")
+    process.crawl(crawler, **spider_args)
+    process.start()
+    run_id = getattr(crawler.spider, "run_id", None)
+    run_doc = store.runs.find_one({"_id": run_id}) if run_id else None
+    if run_doc is None:
+        print(f"crawl: the crawl of {campaign.name} did not start", file=sys.stderr)
+        return 1
+    _print_summary(store, run_doc)
+    return 0 if run_doc["status"] == "finished" else 1
+
+
+def _print_summary(store: Any, run_doc: dict[str, Any]) -> None:
+    run_id = run_doc["_id"]
+    counts: dict[str, int] = {}
+    for placement in store.placements.find({"run_id": run_id}, {"status": 1}):
+        counts[placement["status"]] = counts.get(placement["status"], 0) + 1
+    pages = store.pages.count_documents({"run_id": run_id})
+    rendered = list(
+        store.pages.find({"run_id": run_id, "rendered": True}, {"url": 1, "render_reason": 1})
+    )
+    print(f"run {run_id}: {run_doc['status']}, {pages} pages")
+    print("placements: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+    for page in rendered:
+        print(f"rendered: {page['url']} ({page.get('render_reason') or 'render=always'})")
