@@ -1,0 +1,99 @@
+"""The demo web: a money site, two blogs, a forum and a link directory on loopback.
+
+Each site has its own loopback address, so each is its own registered domain,
+as on the web. The pages exercise what tiercrawl reports: a live in-content
+link, a nofollow/sponsored one, a footer link, a noindex page, a missing link,
+a gone page, a link only JavaScript inserts, tier-2 support, a link farm.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from string import Template
+
+from tiercrawl.demo.webserver import Site
+
+__all__ = ["DemoWeb"]
+
+# (site, path, page file, extra route options); the page files live in demo/site/.
+_PAGES = [
+    ("money", "/", "money-home.html", {}),
+    ("money", "/drills/", "money-drills.html", {}),
+    ("money", "/saws/", "money-saws.html", {}),
+    ("money", "/ladders/", "money-ladders.html", {}),
+    ("bloga", "/best-cordless-drills", "a-best-cordless-drills.html", {}),
+    ("bloga", "/circular-saw-guide", "a-circular-saw-guide.html", {}),
+    ("bloga", "/ladder-safety", "a-ladder-safety.html", {}),
+    ("bloga", "/drill-driver-review", "a-js-review.html", {}),
+    ("blogb", "/kitchen-renovation", "b-kitchen-renovation.html", {}),
+    ("blogb", "/garden-shed", "b-garden-shed.html", {}),
+    ("blogb", "/winter-tips", "b-winter-tips.html", {}),
+    ("forum", "/t/101", "f-thread-101.html", {}),
+    ("forum", "/t/102", "f-thread-102.html", {}),
+    ("forum", "/t/103", "f-thread-103.html", {}),
+    ("directory", "/tools", "d-directory.html", {}),
+]
+
+_CAMPAIGN = """\
+# The demo campaign: Acme Tools' tier-1 placements and their tier-2 support.
+name: acme-demo
+money_site: $money/
+brand: [Acme, Acme Tools]
+keywords: [cordless drill, power drill, circular saw, ladder]
+tier1:
+  - url: $bloga/best-cordless-drills
+    target: $money/drills/
+    anchor: cordless drills
+  - url: $bloga/circular-saw-guide
+    target: $money/saws/
+  - url: $bloga/ladder-safety
+    target: $money/ladders/
+  - url: $bloga/drill-driver-review
+    target: $money/drills/
+  - url: $bloga/2019/old-drill-roundup
+    target: $money/drills/
+  - url: $blogb/kitchen-renovation
+    target: $money/
+    anchor: Acme Tools
+  - url: $blogb/garden-shed
+    target: $money/saws/
+  - url: $blogb/winter-tips
+    target: $money/ladders/
+  - url: $directory/tools
+    target: $money/drills/
+tier2:
+  - url: $forum/t/101
+    target: $bloga/best-cordless-drills
+  - url: $forum/t/102
+    target: $blogb/kitchen-renovation
+  - url: $forum/t/103
+    target: $bloga/drill-driver-review
+"""
+
+
+class DemoWeb:
+    """The demo sites, serving from ``start()`` until ``stop()``."""
+
+    def __init__(self) -> None:
+        self.sites = {
+            "money": Site("127.0.0.21"),
+            "bloga": Site("127.0.0.22"),
+            "blogb": Site("127.0.0.23"),
+            "forum": Site("127.0.0.24"),
+            "directory": Site("127.0.0.25"),
+        }
+        bases = {name: site.base for name, site in self.sites.items()}
+        pages = files("tiercrawl.demo") / "site"
+        for site, path, filename, options in _PAGES:
+            text = Template((pages / filename).read_text(encoding="utf-8")).substitute(bases)
+            self.sites[site].add(path, text, **options)
+        self.campaign_yaml = Template(_CAMPAIGN).substitute(bases)
+
+    def start(self) -> DemoWeb:
+        for site in self.sites.values():
+            site.start()
+        return self
+
+    def stop(self) -> None:
+        for site in self.sites.values():
+            site.stop()
