@@ -1,0 +1,327 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tiercrawl.core.campaign import Entry
+from tiercrawl.core.matching import STATUSES, evaluate_placement, looks_like_challenge
+
+TARGET = "https://www.acme.example/drills/"
+ENTRY = Entry(1, "https://blog.example.org/best-drills", TARGET, "Cordless Drills")
+
+
+def _page(**changes: Any) -> dict[str, Any]:
+    page: dict[str, Any] = {
+        "url": ENTRY.url,
+        "final_url": ENTRY.url,
+        "status": 200,
+        "error": None,
+        "indexable": True,
+        "indexability": [],
+        "page_nofollow": False,
+        "title": "The best drills of the year",
+        "word_count": 1200,
+    }
+    page.update(changes)
+    return page
+
+
+def _link(url: str = TARGET, **changes: Any) -> dict[str, Any]:
+    link: dict[str, Any] = {
+        "source_url": ENTRY.url,
+        "url": url,
+        "anchor_text": "cordless drills",
+        "nofollow": False,
+        "sponsored": False,
+        "ugc": False,
+        "hidden": False,
+        "region": "content",
+        "position": 5,
+    }
+    link.update(changes)
+    return link
+
+
+def _status(page: dict[str, Any] | None, links: list[dict[str, Any]], **kwargs: Any) -> str:
+    status: str = evaluate_placement(ENTRY, page, links, **kwargs)["status"]
+    return status
+
+
+def test_live_fields() -> None:
+    link = _link()
+    result = evaluate_placement(ENTRY, _page(), [_link("https://other.example/"), link])
+    assert result == {
+        "tier": 1,
+        "url": ENTRY.url,
+        "target": TARGET,
+        "found": True,
+        "link": link,
+        "link_count": 1,
+        "status": "live",
+        "reason": "followed link on an indexable page",
+        "expected_anchor": "Cordless Drills",
+        "anchor_matches": True,
+        "page_status": 200,
+        "page_error": None,
+    }
+    assert result["status"] in STATUSES
+
+
+def test_stored_id_not_copied() -> None:
+    assert "_id" not in evaluate_placement(ENTRY, _page(), [_link(_id="x")])["link"]
+
+
+# --- statuses ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("page", "status"),
+    [
+        (_page(status=404), "page_error"),
+        (_page(status=410), "page_error"),
+        (_page(status=None, error="dns"), "page_error"),
+        (None, "inconclusive"),
+        (_page(status=401), "inconclusive"),
+        (_page(status=403), "inconclusive"),
+        (_page(status=429), "inconclusive"),
+        (_page(status=500), "inconclusive"),
+        (_page(status=503), "inconclusive"),
+        (_page(status=400), "inconclusive"),
+        (_page(status=301), "inconclusive"),
+        (_page(status=None, error=None), "inconclusive"),
+        (_page(status=None, error="timeout"), "inconclusive"),
+        (_page(status=None, error="connection"), "inconclusive"),
+        (_page(status=None, error="robots", robots_allowed=False), "inconclusive"),
+        (_page(status=None, error="too_large"), "inconclusive"),
+        (_page(status=200, error="not_html"), "inconclusive"),
+        (_page(status=None, error="redirect_loop"), "inconclusive"),
+        (_page(status=None, error="tls"), "inconclusive"),
+        (_page(status=None, error="download_error"), "inconclusive"),
+        (_page(), "missing"),
+        (_page(status=204), "missing"),
+    ],
+)
+def test_status_without_link(page: dict[str, Any] | None, status: str) -> None:
+    assert _status(page, []) == status
+
+
+@pytest.mark.parametrize(
+    ("page", "links", "status"),
+    [
+        (_page(), [_link()], "live"),
+        (_page(indexable=False, indexability=["noindex"]), [_link()], "not_indexable"),
+        (_page(indexable=False, indexability=["canonicalised"]), [_link()], "not_indexable"),
+        (_page(), [_link(nofollow=True)], "nofollow"),
+        (_page(), [_link(sponsored=True)], "nofollow"),
+        (_page(), [_link(ugc=True)], "nofollow"),
+        (_page(), [_link(nofollow=True), _link(sponsored=True, position=9)], "nofollow"),
+        (_page(), [_link(nofollow=True), _link(position=9)], "live"),
+        (_page(page_nofollow=True), [_link()], "nofollow"),
+        (_page(), [_link(hidden=True)], "live"),
+    ],
+)
+def test_status_with_link(page: dict[str, Any], links: list[dict[str, Any]], status: str) -> None:
+    assert _status(page, links) == status
+
+
+@pytest.mark.parametrize(
+    ("page", "links", "status"),
+    [
+        # page_error beats everything, even a link seen on the page
+        (_page(status=404, indexable=False), [_link(nofollow=True)], "page_error"),
+        (_page(status=None, error="dns"), [], "page_error"),
+        # inconclusive beats missing and the verdicts on a found link
+        (_page(status=503, indexable=False), [], "inconclusive"),
+        (_page(status=503, indexable=False), [_link()], "inconclusive"),
+        # missing beats not_indexable and nofollow
+        (_page(indexable=False, page_nofollow=True), [], "missing"),
+        # not_indexable beats nofollow
+        (_page(indexable=False, page_nofollow=True), [_link(nofollow=True)], "not_indexable"),
+        # nofollow beats live
+        (_page(page_nofollow=True), [_link()], "nofollow"),
+    ],
+)
+def test_precedence(page: dict[str, Any], links: list[dict[str, Any]], status: str) -> None:
+    assert _status(page, links) == status
+
+
+def test_reasons() -> None:
+    def reason(page: dict[str, Any] | None, links: list[dict[str, Any]]) -> str:
+        text: str = evaluate_placement(ENTRY, page, links)["reason"]
+        return text
+
+    assert reason(None, []) == "page not crawled"
+    assert reason(_page(status=410), []) == "HTTP 410: the page is gone"
+    assert reason(_page(status=None, error="dns"), []) == "dns failure: the host is gone"
+    assert reason(_page(status=None, error="timeout"), []) == "page not read: timeout"
+    assert reason(_page(status=429), []) == "page not read: HTTP 429"
+    assert reason(_page(), []) == "no link to the target on the page"
+    page = _page(indexable=False, indexability=["noindex", "canonicalised"])
+    assert reason(page, [_link()]) == "page not indexable: noindex, canonicalised"
+    assert (
+        reason(_page(page_nofollow=True), [_link()]) == "the page says nofollow for all its links"
+    )
+
+
+def test_page_fields_copied() -> None:
+    result = evaluate_placement(ENTRY, _page(status=None, error="timeout"), [])
+    assert (result["page_status"], result["page_error"]) == (None, "timeout")
+    result = evaluate_placement(ENTRY, None, [])
+    assert (result["found"], result["link"], result["link_count"]) == (False, None, 0)
+    assert (result["page_status"], result["page_error"]) == (None, None)
+
+
+# --- firewall and bot challenges ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"title": "Just a moment..."},
+        {"title": "Attention Required! | Cloudflare"},
+        {"title": "Access Denied"},
+        {
+            "title": "Human Verification",
+            "main_text": "Please verify you are a human",
+            "word_count": 5,
+        },
+        {
+            "title": None,
+            "main_text": "Checking your browser before accessing blog.example.org",
+            "word_count": 7,
+        },
+        {
+            "title": "",
+            "main_text": "Request unsuccessful. Incapsula incident ID: 123",
+            "word_count": 5,
+        },
+        {"title": "Blog", "main_text": "Please solve the CAPTCHA to continue", "word_count": 6},
+    ],
+)
+def test_challenge_page_is_inconclusive(changes: dict[str, Any]) -> None:
+    page = _page(**changes)
+    assert looks_like_challenge(page)
+    assert _status(page, []) == "inconclusive"
+    assert (
+        evaluate_placement(ENTRY, page, [])["reason"] == "page not read: firewall or bot challenge"
+    )
+
+
+def test_challenge_title_with_link_found_is_a_verdict() -> None:
+    assert _status(_page(title="Just a moment..."), [_link()]) == "live"
+
+
+def test_long_article_mentioning_captcha_is_read() -> None:
+    page = _page(main_text="How captcha works. " + "word " * 500, word_count=503)
+    assert not looks_like_challenge(page)
+    assert _status(page, []) == "missing"
+
+
+# --- link matching ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.acme.example/drills/",
+        "https://acme.example/drills/",
+        "https://www.acme.example/drills",
+        "HTTPS://WWW.ACME.EXAMPLE:443/drills/",
+        "https://www.acme.example/drills/?utm_source=blog&utm_medium=post",
+        "https://www.acme.example/drills/?gclid=1#reviews",
+    ],
+)
+def test_link_matches_normalised_target(url: str) -> None:
+    result = evaluate_placement(ENTRY, _page(), [_link(url)])
+    assert (result["found"], result["status"]) == (True, "live")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://www.acme.example/drills/",
+        "https://www.acme.example/drills/cordless",
+        "https://www.acme.example/drills/?page=2",
+        "https://shop.acme.example/drills/",
+        "https://www.acme.example:8443/drills/",
+    ],
+)
+def test_other_urls_do_not_match(url: str) -> None:
+    assert _status(_page(), [_link(url)]) == "missing"
+
+
+def test_link_to_a_redirect_alias_matches() -> None:
+    old = _link("https://acme.example/old-drills")
+    aliases = ["https://www.acme.example/drills/", "https://acme.example/old-drills"]
+    assert _status(_page(), [old]) == "missing"
+    result = evaluate_placement(ENTRY, _page(), [old], target_aliases=aliases)
+    assert (result["found"], result["status"], result["link"]) == (True, "live", old)
+
+
+def test_tier2_link_to_tier1_final_url() -> None:
+    entry = Entry(2, "https://forum.example.net/t/1", "https://blog.example.org/best-drills", None)
+    link = _link("https://blog.example.org/2024/best-drills/")
+    page = _page(url=entry.url)
+    assert evaluate_placement(entry, page, [link])["status"] == "missing"
+    aliases = ["https://blog.example.org/2024/best-drills", ""]
+    result = evaluate_placement(entry, page, [link], target_aliases=aliases)
+    assert (result["status"], result["anchor_matches"]) == ("live", None)
+
+
+# --- the best link and the anchor -------------------------------------------------------------
+
+
+def test_link_count_counts_every_matching_link() -> None:
+    links = [
+        _link(position=1),
+        _link("https://acme.example/drills", position=2),
+        _link("https://x.example/"),
+    ]
+    assert evaluate_placement(ENTRY, _page(), links)["link_count"] == 2
+
+
+@pytest.mark.parametrize(
+    ("worse", "better"),
+    [
+        (_link(nofollow=True, position=1), _link(position=2)),
+        (_link(hidden=True, position=1), _link(position=2)),
+        (_link(region="footer", position=1), _link(position=2)),
+        (_link(position=7), _link(position=2)),
+        (_link(position=None), _link(position=40)),
+        (_link(region="content", hidden=True, position=1), _link(region="footer", position=2)),
+        (_link(ugc=True, position=1), _link(hidden=True, region="nav", position=9)),
+    ],
+)
+def test_best_link(worse: dict[str, Any], better: dict[str, Any]) -> None:
+    entry = Entry(1, ENTRY.url, TARGET)
+    assert evaluate_placement(entry, _page(), [worse, better])["link"] == better
+    assert evaluate_placement(entry, _page(), [better, worse])["link"] == better
+
+
+@pytest.mark.parametrize(
+    ("anchor_text", "matches"),
+    [
+        ("cordless drills", True),
+        ("  CORDLESS \n drills ", True),
+        ("cordless drill", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_anchor_match_is_case_and_space_folded(anchor_text: str | None, matches: bool) -> None:
+    result = evaluate_placement(ENTRY, _page(), [_link(anchor_text=anchor_text)])
+    assert result["anchor_matches"] is matches
+
+
+def test_anchor_matching_link_is_the_best() -> None:
+    followed = _link(anchor_text="click here", position=1)
+    agreed = _link(anchor_text="Cordless drills", nofollow=True, region="footer", position=30)
+    result = evaluate_placement(ENTRY, _page(), [followed, agreed])
+    assert (result["link"], result["anchor_matches"], result["status"]) == (agreed, True, "live")
+
+
+def test_no_expected_anchor_or_no_link() -> None:
+    no_anchor = Entry(1, ENTRY.url, TARGET)
+    assert evaluate_placement(no_anchor, _page(), [_link()])["anchor_matches"] is None
+    assert evaluate_placement(ENTRY, _page(), [])["anchor_matches"] is None

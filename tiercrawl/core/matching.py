@@ -1,0 +1,178 @@
+"""The verdict on one campaign entry: is its link on the page, and does it count?
+
+`evaluate_placement` reads the stored ``pages`` document of the entry's url and
+its ``links`` documents, and gives the contract's ``placements`` fields (§3).
+Where several statuses apply the first of these wins:
+
+``page_error``
+    the page is gone: HTTP 404/410, or its host does not resolve
+``inconclusive``
+    the page could not be read in a way that proves absence: no crawl, a
+    download error (``timeout``, ``robots``, ``not_html``, ...), 401/403/429,
+    5xx or another non-2xx status, or, when the link is not found, a page that
+    looks like a firewall or bot challenge
+``missing``
+    the page was read and no link points at the target
+``not_indexable``
+    the link is there, but the page cannot be indexed
+``nofollow``
+    every matching link is nofollow/sponsored/ugc, or the page says nofollow
+``live``
+    a followed link on an indexable page
+
+A link points at the target when `tiercrawl.core.urls.match_key` makes them
+equal, for the target itself or any URL it is known to redirect to. The extra
+fields ``reason`` (a short why), ``page_status`` and ``page_error`` save
+reports a lookup.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from tiercrawl.core.campaign import Entry
+from tiercrawl.core.urls import match_key
+
+__all__ = ["STATUSES", "evaluate_placement", "looks_like_challenge"]
+
+STATUSES = ("page_error", "inconclusive", "missing", "not_indexable", "nofollow", "live")
+
+_GONE_STATUSES = frozenset({404, 410})
+_GONE_ERRORS = frozenset({"dns"})
+
+# Titles of the interstitial pages that Cloudflare, Akamai, Imperva,
+# PerimeterX, DataDome, Sucuri, DDoS-Guard and plain captcha walls serve.
+_CHALLENGE_TITLE = re.compile(
+    r"just a moment|attention required|access denied|checking your browser|"
+    r"security check|verify(ing)? you are (a )?human|are you a robot|captcha|"
+    r"ddos-guard|pardon our interruption|one more step|request unsuccessful|"
+    r"access to this page has been denied|bot verification|please wait",
+    re.IGNORECASE,
+)
+_CHALLENGE_TEXT = re.compile(
+    r"checking (if the site connection is secure|your browser)|enable javascript and cookies|"
+    r"verify (that )?you are (a )?human|complete the security check|captcha|"
+    r"incapsula incident|ddos protection by|cloudflare ray id|press (&|and) hold|"
+    r"unusual traffic from your (computer )?network",
+    re.IGNORECASE,
+)
+# A challenge page is short; a real article may mention "captcha".
+_CHALLENGE_MAX_WORDS = 150
+
+
+def looks_like_challenge(page: Mapping[str, Any]) -> bool:
+    """Whether a page looks like a firewall or bot challenge rather than the real page.
+
+    Such a page proves nothing about the link, so a link missing from it is no
+    ``missing`` verdict. Decided from the title, or from the text of a short page.
+    """
+    if _CHALLENGE_TITLE.search(page.get("title") or ""):
+        return True
+    text = page.get("main_text") or ""
+    words = page.get("word_count") or len(text.split())
+    return words <= _CHALLENGE_MAX_WORDS and bool(_CHALLENGE_TEXT.search(text))
+
+
+def _fold(text: str | None) -> str:
+    return " ".join((text or "").split()).casefold()
+
+
+def _followed(link: Mapping[str, Any]) -> bool:
+    return not (link.get("nofollow") or link.get("sponsored") or link.get("ugc"))
+
+
+def _anchor_ok(link: Mapping[str, Any], expected: str | None) -> bool:
+    return expected is not None and _fold(link.get("anchor_text")) == _fold(expected)
+
+
+def _best(links: Sequence[Mapping[str, Any]], expected: str | None) -> Mapping[str, Any] | None:
+    """The link that speaks best for the placement: the agreed anchor, followed, visible, in the content, early."""
+
+    def rank(link: Mapping[str, Any]) -> tuple[bool, bool, bool, bool, int]:
+        position = link.get("position")
+        return (
+            not _anchor_ok(link, expected),
+            not _followed(link),
+            bool(link.get("hidden")),
+            link.get("region") != "content",
+            position if isinstance(position, int) else 1 << 30,
+        )
+
+    return min(links, key=rank, default=None)
+
+
+def _unread(page: Mapping[str, Any], found: bool) -> tuple[str, str] | None:
+    """``(status, reason)`` when the page was not read well enough for a verdict on the link."""
+    status, error = page.get("status"), page.get("error")
+    if status in _GONE_STATUSES:
+        return "page_error", f"HTTP {status}: the page is gone"
+    if error in _GONE_ERRORS:
+        return "page_error", f"{error} failure: the host is gone"
+    if error:
+        return "inconclusive", f"page not read: {error}"
+    if status is None:
+        return "inconclusive", "page not read: no response"
+    if not 200 <= status < 300:
+        return "inconclusive", f"page not read: HTTP {status}"
+    if not found and looks_like_challenge(page):
+        return "inconclusive", "page not read: firewall or bot challenge"
+    return None
+
+
+def _verdict(
+    page: Mapping[str, Any] | None, matching: Sequence[Mapping[str, Any]]
+) -> tuple[str, str]:
+    if page is None:
+        return "inconclusive", "page not crawled"
+    unread = _unread(page, bool(matching))
+    if unread is not None:
+        return unread
+    if not matching:
+        return "missing", "no link to the target on the page"
+    if page.get("indexable") is False:
+        why = ", ".join(page.get("indexability") or []) or "not indexable"
+        return "not_indexable", f"page not indexable: {why}"
+    if page.get("page_nofollow"):
+        return "nofollow", "the page says nofollow for all its links"
+    if not any(_followed(link) for link in matching):
+        return "nofollow", "every link to the target is nofollow, sponsored or ugc"
+    return "live", "followed link on an indexable page"
+
+
+def evaluate_placement(
+    entry: Entry,
+    page: Mapping[str, Any] | None,
+    links: Sequence[Mapping[str, Any]],
+    *,
+    target_aliases: Iterable[str] = (),
+) -> dict[str, Any]:
+    """The ``placements`` fields for ``entry`` (all but ``run_id`` and ``campaign``).
+
+    ``page`` is the ``pages`` document of ``entry.url`` (None if it was not
+    crawled) and ``links`` its ``links`` documents. ``target_aliases`` are the
+    URLs the target is known to resolve to (its final URL and redirects), so a
+    link to the old address of a moved target still counts.
+    """
+    keys = {match_key(entry.target)} | {match_key(alias) for alias in target_aliases if alias}
+    matching = [link for link in links if match_key(link.get("url") or "") in keys]
+    best = _best(matching, entry.anchor)
+    anchor_matches = (
+        None if best is None or entry.anchor is None else _anchor_ok(best, entry.anchor)
+    )
+    status, reason = _verdict(page, matching)
+    return {
+        "tier": entry.tier,
+        "url": entry.url,
+        "target": entry.target,
+        "found": bool(matching),
+        "link": None if best is None else {k: v for k, v in best.items() if k != "_id"},
+        "link_count": len(matching),
+        "status": status,
+        "reason": reason,
+        "expected_anchor": entry.anchor,
+        "anchor_matches": anchor_matches,
+        "page_status": page.get("status") if page else None,
+        "page_error": page.get("error") if page else None,
+    }
