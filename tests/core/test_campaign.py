@@ -175,6 +175,10 @@ def test_tier2_section_optional_and_null_anchor(tmp_path: Path) -> None:
         (MINIMAL.replace("name: c", "name: 42"), "c.yaml:1: name: expected text, got a number"),
         (MINIMAL.replace("name: c", "name:"), "c.yaml:1: name: empty"),
         (
+            MINIMAL.replace("name: c", "name: {a: b}"),
+            "c.yaml:1: name: expected text, got a mapping",
+        ),
+        (
             MINIMAL.replace("money_site: https", "money_site: ftp"),
             "c.yaml:2: money_site: 'ftp://acme.example/' is not an http(s) URL",
         ),

@@ -22,8 +22,9 @@ import yaml
 from tiercrawl.core.urls import is_http_url, match_key, registered_domain
 from tiercrawl.exceptions import CampaignError
 
-__all__ = ["Campaign", "Entry", "campaign_from_dict", "load_campaign"]
+__all__ = ["NAME_PATTERN", "Campaign", "Entry", "campaign_from_dict", "load_campaign"]
 
+# A campaign name is used in run ids, file names and database queries.
 NAME_PATTERN = re.compile(r"[a-z0-9._-]{1,64}")
 _TOP_KEYS = ("name", "money_site", "brand", "keywords", "tier1", "tier2")
 _REQUIRED_TOP_KEYS = ("name", "money_site", "tier1")
@@ -394,7 +395,8 @@ def _text(data: Mapping[str, Any], path: _Path, report: _Report) -> str | None:
             report.add(path, "empty")
         return None
     if not isinstance(value, str):
-        report.add(path, f"expected text, got a {_kind(value)}: quote it")
+        quote = "" if isinstance(value, Mapping | list) else ": quote it"
+        report.add(path, f"expected text, got a {_kind(value)}{quote}")
         return None
     return value.strip()
 
