@@ -44,7 +44,6 @@ LOG_LEVEL = "INFO"
 # --- Components ---------------------------------------------------------------------
 ITEM_PIPELINES = {
     "tiercrawl.pipelines.ExtractPipeline": 100,
-    "tiercrawl.pipelines.PlacementPipeline": 500,
     "tiercrawl.pipelines.MongoSinkPipeline": 900,
 }
 EXTENSIONS = {
