@@ -3,6 +3,8 @@
 ``RunRecorder`` writes ``runs`` (status ``running``) when the spider opens; when
 it closes, it computes the run's placements and marks the run ``finished``
 (or ``failed`` when the crawl did not end normally) with the crawl's stats.
+A shard of a scheduled run records only its own shard, and the last shard to
+close finalises the run (``tiercrawl.jobs.runs``).
 ``ProgressReporter`` logs a progress line every ``TIERCRAWL_PROGRESS_INTERVAL``
 seconds (default 0: off).
 """
@@ -17,7 +19,8 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import AsyncioLoopingCall, create_looping_call
 
-from tiercrawl.jobs.placements import compute_placements
+from tiercrawl.jobs.runs import close_run, start_shard
+from tiercrawl.spiders.tiers import TiersSpider
 from tiercrawl.store_access import store_for
 
 if TYPE_CHECKING:
@@ -48,9 +51,16 @@ class RunRecorder:
         return recorder
 
     def spider_opened(self, spider: Spider) -> None:
-        if not hasattr(spider, "run_id"):
+        if not isinstance(spider, TiersSpider):
             return
         store = store_for(self.crawler)
+        if spider.shard is not None:
+            # `tiercrawl schedule` stored the run; only this shard's state is ours.
+            start_shard(store, spider.run_id, spider.shard)
+            logger.info(
+                "run %s shard %d started", spider.run_id, spider.shard, extra={"spider": spider}
+            )
+            return
         now = datetime.now(UTC)
         store.runs.update_one(
             {"_id": spider.run_id},
@@ -69,29 +79,17 @@ class RunRecorder:
         logger.info("run %s started", spider.run_id, extra={"spider": spider})
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
-        if not hasattr(spider, "run_id"):
+        if not isinstance(spider, TiersSpider):
             return
-        store = store_for(self.crawler)
         stats = self.crawler.stats
         assert stats is not None
-        status = "finished" if reason == "finished" else "failed"
-        try:
-            placements = compute_placements(store, spider.run_id, spider.campaign)
-        except Exception:
-            logger.exception("placements of run %s failed", spider.run_id)
-            status = "failed"
-        else:
-            stats.set_value("tiercrawl/placements", placements)
-        store.runs.update_one(
-            {"_id": spider.run_id},
-            {
-                "$set": {
-                    "status": status,
-                    "finished_at": datetime.now(UTC),
-                    "close_reason": reason,
-                    "stats": _storable_stats(stats.get_stats()),
-                }
-            },
+        status = close_run(
+            store_for(self.crawler),
+            spider.run_id,
+            spider.campaign,
+            shard=spider.shard,
+            reason=reason,
+            stats=_storable_stats(stats.get_stats()),
         )
         logger.info("run %s %s", spider.run_id, status, extra={"spider": spider})
 

@@ -2,6 +2,10 @@
 
 ``scrapy crawl tiers -a campaign=PATH_OR_NAME [-a run_id=ID] [-a render=auto|always|never]``
 
+With ``-a shard=N`` (set by ``tiercrawl schedule``, with the run id), the
+spider crawls the pages of shard N of that run, on the registered domains the
+run document assigns to it, from the campaign as it was scheduled.
+
 Each campaign URL is requested once per run and ends as exactly one ``pages``
 document: a response of any status is kept (``handle_httpstatus_list``), and a
 failure (DNS, refused connection, timeout, robots.txt, too large, redirect
@@ -23,7 +27,9 @@ from twisted.python.failure import Failure
 
 from tiercrawl.campaigns import resolve_campaign
 from tiercrawl.core.errors import error_reason
+from tiercrawl.core.shards import shard_pages
 from tiercrawl.items import PageItem
+from tiercrawl.jobs.runs import load_shard
 from tiercrawl.store_access import store_for
 
 if TYPE_CHECKING:
@@ -51,18 +57,29 @@ class TiersSpider(scrapy.Spider):
         self,
         campaign: str | None = None,
         run_id: str | None = None,
+        shard: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         if not campaign:
             raise ValueError("the tiers spider needs -a campaign=PATH_OR_NAME")
+        if shard is not None and not (run_id and shard.isdigit()):
+            raise ValueError("-a shard=N takes a shard number and needs -a run_id=ID")
         self.campaign_ref = campaign
         self.run_id_arg = run_id
+        # Set by `tiercrawl schedule`: crawl only this shard's sites of a run stored in MongoDB.
+        self.shard = int(shard) if shard is not None else None
+        self.shard_domains: list[str] = []
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> TiersSpider:
         spider: TiersSpider = super().from_crawler(crawler, *args, **kwargs)
-        spider.campaign = resolve_campaign(spider.campaign_ref, store_for(crawler))
+        if spider.shard is not None and spider.run_id_arg:
+            spider.campaign, spider.shard_domains = load_shard(
+                store_for(crawler), spider.run_id_arg, spider.shard
+            )
+        else:
+            spider.campaign = resolve_campaign(spider.campaign_ref, store_for(crawler))
         spider.run_id = spider.run_id_arg or new_run_id(spider.campaign.name)
         return spider
 
@@ -70,7 +87,8 @@ class TiersSpider(scrapy.Spider):
     run_id: str
 
     def pages_to_crawl(self) -> list[tuple[str, int]]:
-        return self.campaign.pages()
+        pages = self.campaign.pages()
+        return pages if self.shard is None else shard_pages(pages, self.shard_domains)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for request in self.page_requests(self.pages_to_crawl()):
