@@ -12,6 +12,8 @@ SITE_DIR = Path(__file__).parent / "site"
 
 
 class TestWeb:
+    __test__ = False  # a fixture, not a test class
+
     def __init__(self) -> None:
         self.money = Site("127.0.0.2")
         self.blog = Site("127.0.0.3")

@@ -1,0 +1,289 @@
+"""End to end: ``scrapy crawl tiers`` over the test web, into a real MongoDB-wire server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import scrapy_crawl
+from tests.web import TestWeb
+from tiercrawl.store import Store
+
+PAGE_FIELDS = {
+    "run_id", "campaign", "url", "final_url", "tier", "status", "error", "redirects",
+    "rendered", "robots_allowed", "meta_robots", "x_robots_tag", "canonical", "indexable",
+    "indexability", "title", "lang", "word_count", "outbound_links", "page_nofollow",
+}  # fmt: skip
+LINK_FIELDS = {
+    "run_id", "campaign", "source_url", "href", "url", "domain", "anchor_text", "anchor_kind",
+    "rel", "nofollow", "sponsored", "ugc", "region", "position", "context", "hidden",
+    "rendered_only", "external",
+}  # fmt: skip
+PLACEMENT_FIELDS = {
+    "run_id", "campaign", "tier", "url", "target", "found", "link", "link_count", "status",
+    "expected_anchor", "anchor_matches",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def crawl(crawled_web: tuple[Store, str]) -> tuple[Store, str]:
+    return crawled_web
+
+
+def page(crawl: tuple[Store, str], url: str) -> dict[str, Any]:
+    store, run_id = crawl
+    docs = list(store.pages.find({"run_id": run_id, "url": url}))
+    assert len(docs) == 1, f"{url}: {len(docs)} pages documents"
+    return docs[0]
+
+
+def placement(crawl: tuple[Store, str], url: str) -> dict[str, Any]:
+    store, run_id = crawl
+    docs = list(store.placements.find({"run_id": run_id, "url": url}))
+    assert len(docs) == 1
+    return docs[0]
+
+
+def test_every_requested_url_is_one_page_document(crawl: tuple[Store, str], web: TestWeb) -> None:
+    store, run_id = crawl
+    run = store.runs.find_one({"_id": run_id})
+    assert run is not None
+    expected = {url for url, _ in _campaign_pages(run)}
+    stored = [doc["url"] for doc in store.pages.find({"run_id": run_id})]
+    assert sorted(stored) == sorted(expected)
+    assert len(expected) == 22  # 17 tier-1, 2 tier-2, 3 targets (drills, saws, old-drills)
+
+
+def _campaign_pages(run: dict[str, Any]) -> list[tuple[str, int]]:
+    from tiercrawl.core.campaign import campaign_from_dict
+
+    return campaign_from_dict(run["campaign_spec"]).pages()
+
+
+def test_run_document(crawl: tuple[Store, str]) -> None:
+    store, run_id = crawl
+    run = store.runs.find_one({"_id": run_id})
+    assert run is not None
+    assert run["campaign"] == "test-web"
+    assert run["status"] == "finished"
+    assert run["started_at"] <= run["finished_at"]
+    assert run["stats"]["tiercrawl/pages"] == 22
+    assert run["stats"]["item_scraped_count"] == 22  # one item per page, not per link
+
+
+def test_pages_carry_every_contract_field(crawl: tuple[Store, str]) -> None:
+    store, run_id = crawl
+    for doc in store.pages.find({"run_id": run_id}):
+        assert doc.keys() >= PAGE_FIELDS, doc["url"]
+        assert "html" not in doc
+        assert "links" not in doc
+
+
+def test_links_carry_every_contract_field(crawl: tuple[Store, str]) -> None:
+    store, run_id = crawl
+    links = list(store.links.find({"run_id": run_id}))
+    assert links
+    for doc in links:
+        assert doc.keys() >= LINK_FIELDS
+
+
+def test_placements_carry_every_contract_field(crawl: tuple[Store, str]) -> None:
+    store, run_id = crawl
+    docs = list(store.placements.find({"run_id": run_id}))
+    assert len(docs) == 19
+    for doc in docs:
+        assert doc.keys() >= PLACEMENT_FIELDS
+
+
+def test_live_link_in_content(crawl: tuple[Store, str], web: TestWeb) -> None:
+    url = web.blog.url("/best-drills")
+    doc = page(crawl, url)
+    assert doc["status"] == 200
+    assert doc["tier"] == 1
+    assert doc["title"] == "The best cordless drills of the year"
+    assert doc["lang"] == "en"
+    assert doc["indexable"] is True
+    assert doc["canonical"] == url
+    assert doc["robots_allowed"] is True
+    result = placement(crawl, url)
+    assert result["status"] == "live"
+    assert result["found"] is True
+    assert result["link_count"] == 2  # the text link (with utm tags) and the image link
+    link = result["link"]
+    assert link["anchor_text"] == "Acme cordless drills"
+    assert link["region"] == "content"
+    assert link["nofollow"] is False
+    assert link["href"].endswith("/drills/?utm_source=blog&utm_medium=post")
+    assert "brushless motor" in link["context"]
+    assert result["anchor_matches"] is True
+    assert result["expected_anchor"] == "Acme cordless drills"
+
+
+def test_links_of_a_page(crawl: tuple[Store, str], web: TestWeb) -> None:
+    store, run_id = crawl
+    url = web.blog.url("/best-drills")
+    links = list(store.links.find({"run_id": run_id, "source_url": url}).sort("position", 1))
+    assert [link["position"] for link in links] == list(range(len(links)))
+    by_anchor = {link["anchor_text"]: link for link in links}
+    assert by_anchor["these saws"]["rel"] == ["nofollow", "sponsored"]
+    assert by_anchor["these saws"]["sponsored"] is True
+    assert by_anchor["Acme drill photo"]["anchor_kind"] == "image"
+    assert by_anchor["secret offer"]["hidden"] is True
+    assert by_anchor["cheap drills"]["region"] == "comments"
+    assert by_anchor["cheap drills"]["ugc"] is True
+    assert by_anchor["Best hammers"]["region"] == "aside"
+    assert by_anchor["About"]["region"] == "footer"
+    assert by_anchor["Reviews"]["region"] in {"nav", "header"}
+    assert by_anchor["comparison chart"]["domain"] == "example.org"
+    assert by_anchor["comparison chart"]["external"] is True
+    assert by_anchor["Reviews"]["external"] is False
+    assert page(crawl, url)["outbound_links"] == sum(link["external"] for link in links)
+
+
+def test_base_href_resolves_links(crawl: tuple[Store, str], web: TestWeb) -> None:
+    store, run_id = crawl
+    url = web.blog.url("/missing-post")
+    link = store.links.find_one({"run_id": run_id, "source_url": url, "href": "lamps"})
+    assert link is not None
+    assert link["url"] == web.blog.url("/guides/lamps")
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/nofollow-post", "nofollow"),
+        ("/noindex-post", "not_indexable"),
+        ("/xrobots-post", "not_indexable"),
+        ("/canonical-post", "not_indexable"),
+        ("/missing-post", "missing"),
+        ("/moved", "live"),
+        ("/gone", "page_error"),
+        ("/private/post", "inconclusive"),
+        ("/busy", "inconclusive"),
+        ("/slow", "inconclusive"),
+        ("/file.pdf", "inconclusive"),
+        ("/huge", "inconclusive"),
+        ("/loop-a", "inconclusive"),
+        ("/challenge", "inconclusive"),
+    ],
+)
+def test_placement_status(crawl: tuple[Store, str], web: TestWeb, path: str, status: str) -> None:
+    assert placement(crawl, web.blog.url(path))["status"] == status
+
+
+@pytest.mark.parametrize(
+    ("path", "error"),
+    [
+        ("/private/post", "robots"),
+        ("/slow", "timeout"),
+        ("/file.pdf", "not_html"),
+        ("/huge", "too_large"),
+        ("/loop-a", "redirect_loop"),
+    ],
+)
+def test_failure_kinds(crawl: tuple[Store, str], web: TestWeb, path: str, error: str) -> None:
+    assert page(crawl, web.blog.url(path))["error"] == error
+
+
+def test_dns_failure(crawl: tuple[Store, str]) -> None:
+    doc = page(crawl, "http://unresolvable.invalid/post")
+    assert (doc["error"], doc["status"]) == ("dns", None)
+    assert placement(crawl, "http://unresolvable.invalid/post")["status"] == "page_error"
+
+
+def test_connection_refused(crawl: tuple[Store, str]) -> None:
+    store, run_id = crawl
+    doc = store.pages.find_one({"run_id": run_id, "url": {"$regex": "^http://127.0.0.1:"}})
+    assert doc is not None
+    assert (doc["error"], doc["status"]) == ("connection", None)
+
+
+def test_http_errors_keep_their_status(crawl: tuple[Store, str], web: TestWeb) -> None:
+    assert page(crawl, web.blog.url("/gone"))["status"] == 404
+    busy = page(crawl, web.blog.url("/busy"))
+    assert busy["status"] == 503
+    assert busy["indexability"] == ["status"]
+    assert web.blog.hits["/busy"] == 2  # retried once (RETRY_TIMES=1 in tests)
+
+
+def test_robots_txt_is_obeyed_and_recorded(crawl: tuple[Store, str], web: TestWeb) -> None:
+    doc = page(crawl, web.blog.url("/private/post"))
+    assert doc["robots_allowed"] is False
+    assert "robots" in doc["indexability"]
+    assert "/private/post" not in web.blog.hits
+
+
+def test_redirects_are_recorded(crawl: tuple[Store, str], web: TestWeb) -> None:
+    doc = page(crawl, web.blog.url("/moved"))
+    assert doc["final_url"] == web.blog.url("/moved-post")
+    assert doc["redirects"] == [web.blog.url("/moved")]
+    target = page(crawl, web.money.url("/old-drills"))
+    assert target["tier"] == 0
+    assert target["final_url"] == web.money.url("/drills/")
+
+
+def test_indexability_signals(crawl: tuple[Store, str], web: TestWeb) -> None:
+    noindex = page(crawl, web.blog.url("/noindex-post"))
+    assert noindex["meta_robots"] == ["noindex", "follow"]
+    assert noindex["indexability"] == ["noindex"]
+    xrobots = page(crawl, web.blog.url("/xrobots-post"))
+    assert xrobots["x_robots_tag"] == ["noindex", "nofollow"]
+    assert xrobots["page_nofollow"] is True
+    canonical = page(crawl, web.blog.url("/canonical-post"))
+    assert canonical["canonical"] == web.blog.url("/best-drills")
+    assert canonical["indexability"] == ["canonicalised"]
+
+
+def test_tier2_placements(crawl: tuple[Store, str], web: TestWeb) -> None:
+    supported = placement(crawl, web.forum.url("/t/1"))
+    assert (supported["tier"], supported["status"]) == (2, "live")
+    assert supported["target"] == web.blog.url("/best-drills")
+    assert placement(crawl, web.forum.url("/t/2"))["status"] == "missing"
+
+
+def test_a_second_crawl_is_a_new_run(web: TestWeb, mongo_uri: str, tmp_path: Any) -> None:
+    campaign = tmp_path / "small.yaml"
+    campaign.write_text(
+        "name: small\n"
+        f"money_site: {web.money.base}/\n"
+        "tier1:\n"
+        f"  - url: {web.blog.url('/best-drills')}\n"
+        f"    target: {web.money.url('/drills/')}\n",
+        encoding="utf-8",
+    )
+    for _ in range(2):
+        result = scrapy_crawl(campaign, mongo_uri)
+        assert result.returncode == 0, result.stderr[-3000:]
+    from tiercrawl.store import open_store
+
+    store = open_store(mongo_uri)
+    runs = store.runs_of("small")
+    assert len(runs) == 2
+    assert runs[0]["_id"] != runs[1]["_id"]
+    for run in runs:
+        assert store.pages.count_documents({"run_id": run["_id"]}) == 2
+        assert store.placements.count_documents({"run_id": run["_id"], "status": "live"}) == 1
+    store.close()
+
+
+def test_invalid_campaign_is_refused_before_any_request(
+    web: TestWeb, mongo_uri: str, tmp_path: Any
+) -> None:
+    campaign = tmp_path / "bad.yaml"
+    campaign.write_text(
+        "name: Bad Name\n"
+        f"money_site: {web.money.base}/\n"
+        "colour: blue\n"
+        "tier1:\n"
+        f"  - url: {web.blog.url('/never-requested')}\n"
+        "    target: ftp://example.org/file\n",
+        encoding="utf-8",
+    )
+    result = scrapy_crawl(campaign, mongo_uri)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "colour" in result.stderr
+    assert "name" in result.stderr
+    assert "ftp://example.org/file" in result.stderr
+    assert "/never-requested" not in web.blog.hits
