@@ -70,6 +70,9 @@ def test_run_document(crawl: tuple[Store, str]) -> None:
     assert run["started_at"] <= run["finished_at"]
     assert run["stats"]["tiercrawl/pages"] == 22
     assert run["stats"]["item_scraped_count"] == 22  # one item per page, not per link
+    # Links are written in batches, not one round trip per link.
+    assert run["stats"]["tiercrawl/store/links_written"] == 29
+    assert run["stats"]["tiercrawl/store/batches"] == 1
 
 
 def test_pages_carry_every_contract_field(crawl: tuple[Store, str]) -> None:

@@ -129,6 +129,7 @@ class MongoSinkPipeline:
             await asyncio.to_thread(self._write, pages, links)
         stats = self.crawler.stats
         assert stats is not None
+        stats.inc_value("tiercrawl/store/batches")
         stats.inc_value("tiercrawl/store/pages_written", len(pages))
         stats.inc_value("tiercrawl/store/links_written", len(links))
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from importlib.resources import files
 from string import Template
+from typing import Any
 
 from tiercrawl.demo.webserver import Site
 
 __all__ = ["DemoWeb"]
 
 # (site, path, page file, extra route options); the page files live in demo/site/.
-_PAGES = [
+_PAGES: list[tuple[str, str, str, dict[str, Any]]] = [
     ("money", "/", "money-home.html", {}),
     ("money", "/drills/", "money-drills.html", {}),
     ("money", "/saws/", "money-saws.html", {}),
