@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import pytest
+
+from tiercrawl.core.anchors import (
+    ANCHOR_CLASSES,
+    anchor_distribution,
+    classify_anchor,
+)
+
+KEYWORDS = ["cordless drill", "power drill"]
+BRAND = ["Acme", "Acme Tools"]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "expected"),
+    [
+        ("cordless drill", "text", "exact_match"),
+        ("Cordless Drills", "text", "exact_match"),
+        ("  power   drill ", "text", "exact_match"),
+        ("the best cordless drill for brick", "text", "partial_match"),
+        ("drill reviews", "text", "partial_match"),
+        ("cordless screwdrivers", "text", "partial_match"),
+        ("Acme", "text", "branded"),
+        ("Acme cordless drills", "text", "branded"),
+        ("acme tools store", "text", "branded"),
+        ("https://www.acme.example/drills/", "text", "naked_url"),
+        ("acme.example", "text", "naked_url"),
+        ("www.acme.example", "text", "naked_url"),
+        ("click here", "text", "generic"),
+        ("Read more", "text", "generic"),
+        ("website", "text", "generic"),
+        ("this article", "text", "generic"),
+        ("gardening tips for spring", "text", "other"),
+        ("Acme drill photo", "image", "image"),
+        ("", "image", "empty"),
+        ("", "empty", "empty"),
+        ("   ", "text", "empty"),
+        (None, "text", "empty"),
+        ("…", "text", "empty"),
+    ],
+)
+def test_classify_anchor(text: str | None, kind: str, expected: str) -> None:
+    assert classify_anchor(text, kind=kind, keywords=KEYWORDS, brand=BRAND) == expected
+
+
+def test_without_keywords_or_brand_keyword_anchors_are_other() -> None:
+    assert classify_anchor("cordless drill") == "other"
+    assert classify_anchor("Acme") == "other"
+
+
+def test_brand_needs_whole_words() -> None:
+    # "Acme" inside "Acmeology" is no brand mention.
+    assert classify_anchor("Acmeology news", brand=BRAND) == "other"
+
+
+def test_distribution_counts_every_class_and_flags_overuse() -> None:
+    dist = anchor_distribution(["exact_match", "exact_match", "branded", "other"])
+    assert list(dist.counts) == list(ANCHOR_CLASSES)
+    assert dist.counts["exact_match"] == 2
+    assert dist.counts["generic"] == 0
+    assert dist.total == 4
+    assert dist.share("exact_match") == 0.5
+    assert dist.exact_match_overuse
+
+
+def test_distribution_at_threshold_is_not_overuse() -> None:
+    dist = anchor_distribution(["exact_match"] * 3 + ["branded"] * 7)
+    assert dist.share("exact_match") == pytest.approx(0.3)
+    assert not dist.exact_match_overuse
+    assert anchor_distribution(
+        ["exact_match"] * 3 + ["branded"] * 7, threshold=0.2
+    ).exact_match_overuse
+
+
+def test_empty_distribution() -> None:
+    dist = anchor_distribution([])
+    assert dist.total == 0
+    assert dist.share("exact_match") == 0.0
+    assert not dist.exact_match_overuse

@@ -1,0 +1,302 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tiercrawl.cli import main
+from tiercrawl.exceptions import TiercrawlError
+from tiercrawl.jobs.score import score_run
+from tiercrawl.store import Store
+
+MONEY = "https://www.acme.example/drills/"
+DRILL_TEXT = (
+    "We tested twelve cordless drills on brick, hardwood and steel. The best cordless drill "
+    "has a brushless motor, two batteries and a clutch that never slips; power drills with "
+    "a hammer mode handle masonry."
+)
+RECIPE_TEXT = (
+    "Slow-cooked tomato sauce with basil, garlic and olive oil: a recipe for pasta, pizza and "
+    "lasagne that keeps a week in the fridge."
+)
+FORUM_TEXT = "Which cordless drill should I buy? This review of drills helped me choose."
+TARGET_TEXT = (
+    "Acme cordless drills and power drills: brushless motors, two batteries, a hammer mode "
+    "for masonry and a clutch with twenty settings."
+)
+CAMPAIGN = {
+    "name": "acme",
+    "money_site": "https://www.acme.example/",
+    "brand": ["Acme"],
+    "keywords": ["cordless drill", "power drill"],
+    "tier1": [
+        {"url": "https://blog.example.org/drills", "target": MONEY},
+        {"url": "https://twin.example.net/drills", "target": MONEY},
+        {"url": "https://food.example.com/sauce", "target": MONEY},
+        {"url": "https://gone.example.com/post", "target": MONEY},
+    ],
+    "tier2": [
+        {"url": "https://forum.example.net/t/1", "target": "https://blog.example.org/drills"},
+        {"url": "https://forum.example.net/t/2", "target": "https://blog.example.org/drills"},
+    ],
+}
+
+
+class RunBuilder:
+    """Stored documents of one finished run, shaped as the crawl writes them."""
+
+    def __init__(self, store: Store, run_id: str = "run-1", age: int = 0) -> None:
+        self.store, self.run_id = store, run_id
+        started = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=10 - age)
+        store.runs.insert_one(
+            {"_id": run_id, "campaign": "acme", "status": "finished", "started_at": started}
+        )
+
+    def page(self, url: str, tier: int, text: str, **fields: Any) -> None:
+        doc = {
+            "run_id": self.run_id,
+            "campaign": "acme",
+            "url": url,
+            "final_url": url,
+            "tier": tier,
+            "status": 200,
+            "error": None,
+            "indexable": True,
+            "indexability": [],
+            "page_nofollow": False,
+            "outbound_links": 3,
+            "title": text.split(":")[0][:40],
+            "main_text": text,
+            **fields,
+        }
+        self.store.pages.insert_one(doc)
+
+    def link(self, source: str, target: str, position: int, **fields: Any) -> dict[str, Any]:
+        doc = {
+            "run_id": self.run_id,
+            "campaign": "acme",
+            "source_url": source,
+            "href": target,
+            "url": target,
+            "domain": target.split("/")[2].removeprefix("www."),
+            "anchor_text": "cordless drills",
+            "anchor_kind": "text",
+            "rel": [],
+            "nofollow": False,
+            "sponsored": False,
+            "ugc": False,
+            "region": "content",
+            "position": position,
+            "context": "the best cordless drills for brick and steel",
+            "hidden": False,
+            "rendered_only": False,
+            "external": True,
+            **fields,
+        }
+        self.store.links.insert_one(dict(doc))
+        doc.pop("_id", None)
+        return doc
+
+    def placement(
+        self, tier: int, url: str, target: str, status: str, link: dict[str, Any] | None
+    ) -> None:
+        self.store.placements.insert_one(
+            {
+                "run_id": self.run_id,
+                "campaign": "acme",
+                "tier": tier,
+                "url": url,
+                "target": target,
+                "found": link is not None,
+                "link": link,
+                "link_count": int(link is not None),
+                "status": status,
+                "expected_anchor": None,
+                "anchor_matches": None,
+            }
+        )
+
+
+def build_run(store: Store, run_id: str = "run-1", age: int = 0) -> RunBuilder:
+    run = RunBuilder(store, run_id, age)
+    blog, twin = "https://blog.example.org/drills", "https://twin.example.net/drills"
+    food, gone = "https://food.example.com/sauce", "https://gone.example.com/post"
+    run.page(MONEY, 0, TARGET_TEXT)
+    for url in (blog, twin):
+        run.page(url, 1, DRILL_TEXT)
+        run.placement(1, url, MONEY, "live", run.link(url, MONEY, 2))
+    run.page(food, 1, RECIPE_TEXT)
+    footer = run.link(
+        food,
+        MONEY,
+        9,
+        region="footer",
+        rel=["nofollow"],
+        nofollow=True,
+        anchor_text="Acme",
+        context="About - Sponsored by Acme",
+    )
+    run.placement(1, food, MONEY, "nofollow", footer)
+    run.page(gone, 1, "", status=404, indexable=False, indexability=["status"])
+    run.placement(1, gone, MONEY, "page_error", None)
+    t1, t2 = "https://forum.example.net/t/1", "https://forum.example.net/t/2"
+    run.page(t1, 2, FORUM_TEXT)
+    run.placement(2, t1, blog, "live", run.link(t1, blog, 1, anchor_text="this review"))
+    run.page(t2, 2, FORUM_TEXT)
+    run.placement(2, t2, blog, "missing", None)
+    return run
+
+
+@pytest.fixture
+def scored(store: Store) -> dict[str, dict[str, Any]]:
+    store.campaigns.insert_one({"name": "acme", "campaign": CAMPAIGN})
+    build_run(store)
+    summary = score_run(store, "acme")
+    assert summary.scored == 6
+    return {doc["url"]: doc for doc in store.scores.find({"run_id": "run-1"}, {"_id": 0})}
+
+
+def test_relevant_content_link_outranks_off_topic_footer_nofollow(
+    scored: dict[str, dict[str, Any]],
+) -> None:
+    good, bad = scored["https://blog.example.org/drills"], scored["https://food.example.com/sauce"]
+    assert good["score"] > bad["score"] + 30
+    assert good["components"]["relevance"] > 0.7
+    assert bad["components"]["relevance"] < 0.2
+    assert {"nofollow", "footer_link", "off_topic"} <= set(bad["flags"])
+    # Two of the three found tier-1 anchors are exact-match keywords.
+    assert good["flags"] == ["exact_match_overuse"]
+    assert good["anchor_class"] == "exact_match"
+    assert bad["anchor_class"] == "branded"
+
+
+def test_tier1_with_live_tier2_support_outranks_the_same_without(
+    scored: dict[str, dict[str, Any]],
+) -> None:
+    supported = scored["https://blog.example.org/drills"]
+    alone = scored["https://twin.example.net/drills"]
+    assert supported["support"] == {"planned": 2, "found": 1, "live": 1}
+    assert alone["support"] == {"planned": 0, "found": 0, "live": 0}
+    assert supported["components"]["support"] > 0.2
+    assert alone["components"]["support"] == 0.0
+    assert supported["score"] > alone["score"]
+    assert "no_tier2_support" in alone["flags"]
+    assert "support" not in scored["https://forum.example.net/t/1"]["components"]
+
+
+def test_lost_placements_score_low_and_say_why(scored: dict[str, dict[str, Any]]) -> None:
+    gone = scored["https://gone.example.com/post"]
+    assert gone["score"] <= 5
+    assert gone["flags"][0] == "page_error"
+    assert gone["explanation"].startswith("page error (HTTP 404)")
+    missing = scored["https://forum.example.net/t/2"]
+    assert missing["score"] <= 10
+    assert "missing" in missing["flags"]
+
+
+def test_documents_carry_the_contract_fields(scored: dict[str, dict[str, Any]]) -> None:
+    doc = scored["https://blog.example.org/drills"]
+    assert {"run_id", "campaign", "tier", "url", "target", "score", "components", "flags"} <= set(
+        doc
+    )
+    assert doc["campaign"] == "acme"
+    assert doc["target"] == MONEY
+    assert 0 <= doc["score"] <= 100
+    assert isinstance(doc["explanation"], str)
+    assert "\n" not in doc["explanation"]
+
+
+def test_scoring_again_replaces_and_records_the_run(store: Store) -> None:
+    store.campaigns.insert_one({"name": "acme", "campaign": CAMPAIGN})
+    build_run(store)
+    first = score_run(store, "acme")
+    second = score_run(store, "acme")
+    assert store.scores.count_documents({}) == 6
+    assert first.mean_by_tier == second.mean_by_tier
+    scoring = store.runs.find_one({"_id": "run-1"})["scoring"]
+    assert scoring["scores"] == 6
+    assert scoring["relevance_method"] == "tfidf-cosine"
+    assert scoring["anchors"]["1"]["counts"]["exact_match"] == 2
+    # 2 of 3 found tier-1 anchors are exact-match keywords: overuse.
+    assert scoring["anchors"]["1"]["exact_match_overuse"] is True
+    blog = store.scores.find_one({"url": "https://blog.example.org/drills"})
+    assert "exact_match_overuse" in blog["flags"]
+
+
+def test_latest_finished_run_is_scored(store: Store) -> None:
+    build_run(store, "old", age=5)
+    build_run(store, "new", age=0)
+    store.runs.insert_one(
+        {
+            "_id": "running",
+            "campaign": "acme",
+            "status": "running",
+            "started_at": datetime.now(UTC),
+        }
+    )
+    assert score_run(store, "acme").run_id == "new"
+    assert store.scores.count_documents({"run_id": "old"}) == 0
+    with pytest.raises(TiercrawlError, match="is running, not finished"):
+        score_run(store, "acme", run_id="running")
+
+
+def test_weights_override_and_stored_weights(store: Store) -> None:
+    build_run(store)
+    url = "https://food.example.com/sauce"
+    score_run(store, "acme")
+    default = store.scores.find_one({"url": url})["score"]
+    score_run(store, "acme", weights={"relevance": 0, "support": 0})
+    overridden = store.scores.find_one({"url": url})["score"]
+    assert overridden > default
+    store.campaigns.insert_one(
+        {"name": "acme", "campaign": CAMPAIGN, "score_weights": {"relevance": 0}}
+    )
+    score_run(store, "acme")
+    assert store.runs.find_one({"_id": "run-1"})["scoring"]["weights"]["relevance"] == 0
+
+
+def test_cli_scores_with_a_campaign_file(
+    store: Store, mongo_uri: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build_run(store)
+    campaign = tmp_path / "acme.yaml"
+    campaign.write_text(
+        "name: acme\nmoney_site: https://www.acme.example/\nbrand: [Acme]\n"
+        "keywords: [cordless drill]\ntier1:\n"
+        f"  - url: https://blog.example.org/drills\n    target: {MONEY}\n",
+        encoding="utf-8",
+    )
+    weights = tmp_path / "w.json"
+    weights.write_text('{"support": 0}', encoding="utf-8")
+    code = main(
+        [
+            *("score", "acme", "--mongo-uri", mongo_uri),
+            *("--campaign-file", str(campaign), "--weights", str(weights)),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.startswith("run run-1: 6 placements scored (average tier 1 ")
+    assert "1 page_error" in out
+    assert store.runs.find_one({"_id": "run-1"})["scoring"]["keywords"] == ["cordless drill"]
+
+
+def test_cli_refuses_without_a_finished_run_or_with_bad_weights(
+    mongo_uri: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["score", "nothing", "--mongo-uri", mongo_uri]) == 1
+    assert "no finished run to score: run `tiercrawl crawl` first" in capsys.readouterr().err
+    bad = tmp_path / "w.yaml"
+    bad.write_text("relevance: lots\nspeed: 1\n", encoding="utf-8")
+    assert main(["score", "nothing", "--mongo-uri", mongo_uri, "--weights", str(bad)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "tiercrawl score: weights: relevance must be a number, not 'lots'",
+        (
+            "tiercrawl score: weights: unknown component 'speed' (known: relevance, placement, "
+            "attributes, indexability, anchor, support)"
+        ),
+    ]
+    assert main(["score", "x", "--mongo-uri", mongo_uri, "--save-weights"]) == 2
