@@ -13,7 +13,7 @@ from typing import Any
 
 __all__ = ["TRANSIENT_FIELDS", "PageItem"]
 
-TRANSIENT_FIELDS = frozenset({"html", "raw_html", "headers", "links", "removed_links"})
+TRANSIENT_FIELDS = frozenset({"html", "raw_html", "raw_url", "headers", "links"})
 
 
 @dataclass
@@ -50,6 +50,8 @@ class PageItem:
     # transient: the response, and the extracted links (stored in ``links``)
     html: str | None = None
     raw_html: str | None = None
+    raw_url: str | None = None  # the raw response's URL, against which raw_html resolves
     headers: dict[str, list[str]] = field(default_factory=dict)
     links: list[dict[str, Any]] = field(default_factory=list)
+    # stored on ``pages``: links of the raw HTML that the page's scripts removed
     removed_links: list[dict[str, Any]] = field(default_factory=list)

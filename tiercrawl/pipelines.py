@@ -18,6 +18,7 @@ from itemadapter import ItemAdapter
 
 from tiercrawl.core.extract import extract_page
 from tiercrawl.core.indexability import assess, page_nofollow, x_robots_tokens
+from tiercrawl.core.render import mark_rendered_only
 from tiercrawl.items import TRANSIENT_FIELDS
 from tiercrawl.store_access import store_for
 
@@ -80,6 +81,13 @@ class ExtractPipeline:
         adapter["outbound_links"] = facts.outbound_links
         adapter["main_text"] = facts.main_text
         adapter["link_count"] = len(facts.links)
+        raw_html = adapter.get("raw_html")
+        if raw_html is not None:
+            # A rendered page: flag its links absent raw, and keep the raw links scripts removed.
+            raw_url = adapter.get("raw_url") or adapter["final_url"]
+            raw = extract_page(raw_html, raw_url, context_chars=self.context_chars)
+            removed = mark_rendered_only(facts.links, raw.links)
+            adapter["removed_links"] = [asdict(link) for link in removed]
         owner = {
             "run_id": adapter["run_id"],
             "campaign": adapter["campaign"],

@@ -52,7 +52,39 @@ EXTENSIONS = {
 }
 
 # --- Rendering (scrapy-playwright) ----------------------------------------------------
+# docs/rendering.md documents each setting. Only requests with meta["playwright"] reach the
+# browser; the rest go through Scrapy's HTTP/1.1 handler, and Chromium starts on first use.
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+DOWNLOAD_HANDLERS = {
+    "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+    "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+}
+# Translates the TIERCRAWL_RENDER* / TIERCRAWL_BROWSER_* settings into PLAYWRIGHT_* ones.
+ADDONS = {"tiercrawl.rendering.RenderingAddon": 0}
+DOWNLOADER_MIDDLEWARES = {"tiercrawl.rendering.RenderMiddleware": 950}
+# auto | always | never; `-a render=...` and `tiercrawl crawl --render` override it.
+TIERCRAWL_RENDER = "auto"
+# Chromium to launch; empty: /usr/bin/chromium if present, else Playwright's own browser.
+TIERCRAWL_BROWSER_PATH = os.environ.get("TIERCRAWL_BROWSER_PATH", "")
+TIERCRAWL_BROWSER_ARGS = [
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# Pages rendered at once, and renders per browser context before it is closed and replaced.
+TIERCRAWL_RENDER_CONCURRENCY = 4
+TIERCRAWL_RENDER_PAGES_PER_CONTEXT = 50
+# Seconds: navigation timeout; cap of the wait for late links; DOM quiet time that ends it.
+TIERCRAWL_RENDER_TIMEOUT = 15.0
+TIERCRAWL_RENDER_SETTLE = 5.0
+TIERCRAWL_RENDER_QUIET = 0.5
+# Browser resource types never fetched, and hosts the browser may contact (empty: any).
+TIERCRAWL_RENDER_BLOCK = ["image", "media", "font"]
+TIERCRAWL_RENDER_ALLOWED_HOSTS: list[str] = []
+# auto: a scripted page with less visible text than this is taken for an app shell.
+TIERCRAWL_RENDER_SHELL_TEXT = 200
 
 # --- tiercrawl ------------------------------------------------------------------------
 # MongoDB URI; empty: the embedded store under TIERCRAWL_HOME (default .tiercrawl/).

@@ -30,6 +30,7 @@ from tiercrawl.core.errors import error_reason
 from tiercrawl.core.shards import shard_pages
 from tiercrawl.items import PageItem
 from tiercrawl.jobs.runs import load_shard
+from tiercrawl.rendering import Renderer
 from tiercrawl.store_access import store_for
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ class TiersSpider(scrapy.Spider):
         campaign: str | None = None,
         run_id: str | None = None,
         shard: str | None = None,
+        render: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -67,6 +69,7 @@ class TiersSpider(scrapy.Spider):
             raise ValueError("-a shard=N takes a shard number and needs -a run_id=ID")
         self.campaign_ref = campaign
         self.run_id_arg = run_id
+        self.render_arg = render
         # Set by `tiercrawl schedule`: crawl only this shard's sites of a run stored in MongoDB.
         self.shard = int(shard) if shard is not None else None
         self.shard_domains: list[str] = []
@@ -74,6 +77,9 @@ class TiersSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> TiersSpider:
         spider: TiersSpider = super().from_crawler(crawler, *args, **kwargs)
+        if spider.render_arg:
+            # Settings are still open here: the rendering add-on and middleware read this.
+            crawler.settings.set("TIERCRAWL_RENDER", spider.render_arg, priority="spider")
         if spider.shard is not None and spider.run_id_arg:
             spider.campaign, spider.shard_domains = load_shard(
                 store_for(crawler), spider.run_id_arg, spider.shard
@@ -81,10 +87,12 @@ class TiersSpider(scrapy.Spider):
         else:
             spider.campaign = resolve_campaign(spider.campaign_ref, store_for(crawler))
         spider.run_id = spider.run_id_arg or new_run_id(spider.campaign.name)
+        spider.renderer = Renderer.from_crawler(crawler, spider.campaign)
         return spider
 
     campaign: Campaign
     run_id: str
+    renderer: Renderer
 
     def pages_to_crawl(self) -> list[tuple[str, int]]:
         pages = self.campaign.pages()
@@ -118,7 +126,21 @@ class TiersSpider(scrapy.Spider):
             fetched_at=datetime.now(UTC),
         )
 
-    def parse(self, response: Response, **kwargs: Any) -> Iterable[PageItem]:
+    def parse(self, response: Response, **kwargs: Any) -> Iterable[PageItem | scrapy.Request]:
+        """The raw page: its item, or a render request when it needs rendering."""
+        item = self.page_item(response)
+        render = self.renderer.render_request(
+            response, item, self.parse_rendered, self.render_failed
+        )
+        yield render or item
+
+    def parse_rendered(self, response: Response) -> Iterable[PageItem]:
+        yield self.renderer.rendered(response, self.page_item(response))
+
+    def render_failed(self, failure: Failure) -> Iterable[PageItem]:
+        yield self.renderer.failed(failure)
+
+    def page_item(self, response: Response) -> PageItem:
         item = self.new_item(response.meta)
         item.final_url = response.url
         item.status = response.status
@@ -136,7 +158,7 @@ class TiersSpider(scrapy.Spider):
         elif response.body:
             item.error = "not_html"
         self.crawler.stats.inc_value(f"tiercrawl/status/{response.status}")
-        yield item
+        return item
 
     def errback(self, failure: Failure) -> Iterable[PageItem]:
         request = failure.request  # type: ignore[attr-defined]

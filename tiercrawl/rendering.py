@@ -1,0 +1,438 @@
+"""JavaScript rendering through scrapy-playwright: settings, render requests, browser upkeep.
+
+Every page is fetched raw first. The spider asks ``Renderer`` whether the page
+needs rendering (``tiercrawl.core.render.decide_render``); if so it yields a
+second request for the same URL carrying ``RENDER_REASON`` in its meta.
+``RenderMiddleware`` turns that request into a scrapy-playwright one (its own
+download slot, a recycled browser context, the wait strategy) and closes the
+contexts it retires. ``RenderingAddon`` translates the ``TIERCRAWL_RENDER*``
+and ``TIERCRAWL_BROWSER_*`` settings into scrapy-playwright's ``PLAYWRIGHT_*``
+ones before any component is built. Settings, rules and figures:
+``docs/rendering.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import os
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import scrapy
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
+from scrapy.exceptions import NotConfigured
+from scrapy_playwright.page import PageMethod
+
+from tiercrawl.core.errors import error_reason
+from tiercrawl.core.render import (
+    RenderFacts,
+    RenderPolicy,
+    SiteMemory,
+    decide_render,
+    scan_html,
+)
+from tiercrawl.exceptions import UsageError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from playwright.async_api import BrowserContext, Page
+    from playwright.async_api import Request as BrowserRequest
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+    from scrapy.settings import Settings
+    from twisted.python.failure import Failure
+
+    from tiercrawl.core.campaign import Campaign
+    from tiercrawl.items import PageItem
+
+__all__ = [
+    "RENDER_REASON",
+    "RENDER_SLOT",
+    "RenderConfig",
+    "RenderMiddleware",
+    "Renderer",
+    "RenderingAddon",
+    "browser_executable",
+    "settle",
+]
+
+logger = logging.getLogger(__name__)
+
+# Request meta: why the page is rendered (``pages.render_reason``); marks a render request.
+RENDER_REASON = "tiercrawl_render_reason"
+_RAW_ITEM = "tiercrawl_raw_item"
+_RAW_SIGNALS = "tiercrawl_raw_signals"
+# All renders share one download slot, so TIERCRAWL_RENDER_CONCURRENCY bounds the open pages.
+RENDER_SLOT = "tiercrawl-render"
+DEBIAN_CHROMIUM = "/usr/bin/chromium"
+# Kept from the raw request: the page's identity and its status handling.
+_CARRIED_META = ("tiercrawl_url", "tiercrawl_tier", "handle_httpstatus_list")
+
+# Resolves once the DOM has had no mutation for ``quiet`` ms, or after ``cap`` ms.
+_QUIET_DOM_JS = """([quiet, cap]) => new Promise((resolve) => {
+  const start = performance.now();
+  let last = start;
+  const observer = new MutationObserver(() => { last = performance.now(); });
+  observer.observe(document, {subtree: true, childList: true, attributes: true,
+                              attributeFilter: ["href"]});
+  const tick = () => {
+    const now = performance.now();
+    if (now - last >= quiet || now - start >= cap) { observer.disconnect(); resolve(); }
+    else { setTimeout(tick, 50); }
+  };
+  setTimeout(tick, 50);
+})"""
+
+
+def browser_executable(path: str) -> str | None:
+    """The Chromium to launch: ``path``, else Debian's, else None (Playwright's own build)."""
+    if path:
+        return path
+    return DEBIAN_CHROMIUM if os.path.exists(DEBIAN_CHROMIUM) else None
+
+
+@dataclass(frozen=True)
+class RenderConfig:
+    """The rendering settings, read and checked once (``docs/rendering.md`` lists them)."""
+
+    policy: RenderPolicy
+    browser_path: str | None
+    browser_args: tuple[str, ...]
+    concurrency: int
+    pages_per_context: int
+    timeout: float
+    settle: float
+    quiet: float
+    blocked_resources: frozenset[str]
+    allowed_hosts: tuple[str, ...]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RenderConfig:
+        try:
+            policy = RenderPolicy(
+                mode=settings.get("TIERCRAWL_RENDER", "auto"),
+                shell_text_chars=settings.getint("TIERCRAWL_RENDER_SHELL_TEXT", 200),
+            )
+        except ValueError as exc:
+            raise UsageError(f"TIERCRAWL_RENDER: {exc}") from exc
+        config = cls(
+            policy=policy,
+            browser_path=browser_executable(settings.get("TIERCRAWL_BROWSER_PATH", "")),
+            browser_args=tuple(settings.getlist("TIERCRAWL_BROWSER_ARGS")),
+            concurrency=settings.getint("TIERCRAWL_RENDER_CONCURRENCY", 4),
+            pages_per_context=settings.getint("TIERCRAWL_RENDER_PAGES_PER_CONTEXT", 50),
+            timeout=settings.getfloat("TIERCRAWL_RENDER_TIMEOUT", 15.0),
+            settle=settings.getfloat("TIERCRAWL_RENDER_SETTLE", 5.0),
+            quiet=settings.getfloat("TIERCRAWL_RENDER_QUIET", 0.5),
+            blocked_resources=frozenset(settings.getlist("TIERCRAWL_RENDER_BLOCK")),
+            allowed_hosts=tuple(settings.getlist("TIERCRAWL_RENDER_ALLOWED_HOSTS")),
+        )
+        config._check()
+        return config
+
+    def _check(self) -> None:
+        for name, value in (
+            ("TIERCRAWL_RENDER_CONCURRENCY", self.concurrency),
+            ("TIERCRAWL_RENDER_PAGES_PER_CONTEXT", self.pages_per_context),
+            ("TIERCRAWL_RENDER_TIMEOUT", self.timeout),
+            ("TIERCRAWL_RENDER_SETTLE", self.settle),
+        ):
+            if value <= 0:
+                raise UsageError(f"{name} must be positive, not {value}")
+        if (
+            self.policy.mode != "never"
+            and self.browser_path
+            and not os.path.exists(self.browser_path)
+        ):
+            raise UsageError(f"TIERCRAWL_BROWSER_PATH: {self.browser_path} does not exist")
+        for host in self.allowed_hosts:
+            _HostRule(host)  # fails at startup on a malformed entry
+
+
+class _HostRule:
+    """One ``TIERCRAWL_RENDER_ALLOWED_HOSTS`` entry: an IP network, or a domain and its subdomains."""
+
+    def __init__(self, text: str) -> None:
+        self.network: ipaddress.IPv4Network | ipaddress.IPv6Network | None = None
+        self.domain = text.strip().lower().lstrip(".")
+        with suppress(ValueError):
+            self.network = ipaddress.ip_network(self.domain, strict=False)
+        if not self.domain:
+            raise UsageError("TIERCRAWL_RENDER_ALLOWED_HOSTS: an empty entry")
+
+    def allows(self, host: str) -> bool:
+        if self.network is not None:
+            try:
+                return ipaddress.ip_address(host) in self.network
+            except ValueError:
+                return False
+        return host == self.domain or host.endswith("." + self.domain)
+
+
+class BrowserRequestFilter:
+    """``PLAYWRIGHT_ABORT_REQUEST``: which requests of a rendered page never leave the browser.
+
+    Images, media and fonts (``TIERCRAWL_RENDER_BLOCK``) cost memory and time
+    and carry no links; hosts outside ``TIERCRAWL_RENDER_ALLOWED_HOSTS`` (when
+    set) are not contacted at all.
+    """
+
+    def __init__(self, blocked_resources: frozenset[str], allowed_hosts: tuple[str, ...]) -> None:
+        self.blocked_resources = blocked_resources
+        self.rules = [_HostRule(host) for host in allowed_hosts]
+
+    def __call__(self, request: BrowserRequest) -> bool:
+        if request.resource_type in self.blocked_resources:
+            return True
+        return bool(self.rules) and not self.allows(request.url)
+
+    def allows(self, url: str) -> bool:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https", "ws", "wss"):
+            return True  # data:, blob:, about: never touch the network
+        host = (parts.hostname or "").rstrip(".")
+        return any(rule.allows(host) for rule in self.rules)
+
+
+class RenderingAddon:
+    """Configures scrapy-playwright from tiercrawl's rendering settings.
+
+    Runs after the spider has set ``TIERCRAWL_RENDER`` from its ``render``
+    argument and before the download handler reads its settings. Each
+    ``PLAYWRIGHT_*`` value is set with the add-on priority, so a user's own
+    ``PLAYWRIGHT_*`` setting still wins.
+    """
+
+    def update_settings(self, settings: Settings) -> None:
+        config = RenderConfig.from_settings(settings)
+        launch: dict[str, Any] = {"headless": True, "args": list(config.browser_args)}
+        if config.browser_path:
+            launch["executable_path"] = config.browser_path
+        values: dict[str, Any] = {
+            "PLAYWRIGHT_BROWSER_TYPE": "chromium",
+            "PLAYWRIGHT_LAUNCH_OPTIONS": launch,
+            "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": config.timeout * 1000,
+            "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": config.concurrency,
+            "PLAYWRIGHT_ABORT_REQUEST": BrowserRequestFilter(
+                config.blocked_resources, config.allowed_hosts
+            ),
+        }
+        for name, value in values.items():
+            settings.set(name, value, priority="addon")
+        slots = settings.getdict("DOWNLOAD_SLOTS")
+        # Renders are paced by their own concurrency; AutoThrottle would read a browser's
+        # latency as a slow server.
+        slots.setdefault(RENDER_SLOT, {"concurrency": config.concurrency, "delay": 0})
+        settings.set(
+            "DOWNLOAD_SLOTS", slots, priority=max(settings.getpriority("DOWNLOAD_SLOTS") or 0, 15)
+        )
+
+
+async def settle(page: Page, cap_ms: float, quiet_ms: float) -> None:
+    """The wait for late links: network idle, then a quiet DOM, within ``cap_ms`` in all.
+
+    Navigation waits for DOM ready only; links that widgets, ``fetch()`` calls
+    and timers add later arrive while the network is busy or shortly after.
+    A page that never goes idle (polling, beacons) is taken as it is at the
+    cap; a page whose scripts hang the main thread fails with TimeoutError,
+    so the render falls back to the raw page instead of blocking the crawl.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + cap_ms / 1000
+    with suppress(PlaywrightTimeoutError):
+        await page.wait_for_load_state("networkidle", timeout=cap_ms)
+    left = max(deadline - loop.time(), 0.0)
+    try:
+        await asyncio.wait_for(page.evaluate(_QUIET_DOM_JS, [quiet_ms, left * 1000]), left + 1.0)
+    except TimeoutError as exc:
+        raise TimeoutError(f"the page's scripts did not yield within {cap_ms / 1000:g}s") from exc
+
+
+class RenderMiddleware:
+    """Downloader middleware: makes a render request a bounded scrapy-playwright request.
+
+    A render request gets the render download slot, a browser context shared
+    by ``TIERCRAWL_RENDER_PAGES_PER_CONTEXT`` renders (default 50), images,
+    media and fonts blocked, and the ``settle`` wait. A context is closed as
+    soon as its last render is done, so no context lives long enough to grow;
+    the handler closes pages itself. Not used with ``TIERCRAWL_RENDER=never``,
+    which never starts a browser.
+    """
+
+    def __init__(self, crawler: Crawler, config: RenderConfig) -> None:
+        self.crawler = crawler
+        self.config = config
+        self._generation = 0
+        self._assigned = 0
+        self._pending: dict[str, int] = {}
+        self._contexts: dict[str, BrowserContext] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RenderMiddleware:
+        config = RenderConfig.from_settings(crawler.settings)
+        if config.policy.mode == "never":
+            raise NotConfigured("rendering is off (TIERCRAWL_RENDER=never)")
+        return cls(crawler, config)
+
+    def process_request(self, request: scrapy.Request) -> None:
+        if RENDER_REASON not in request.meta:
+            return
+        config = self.config
+        request.meta.update(
+            {
+                "playwright": True,
+                "playwright_context": self._assign_context(),
+                "playwright_context_kwargs": {"service_workers": "block"},
+                "playwright_page_goto_kwargs": {"wait_until": "domcontentloaded"},
+                "playwright_page_methods": [
+                    PageMethod(settle, config.settle * 1000, config.quiet * 1000)
+                ],
+                "playwright_page_init_callback": self._track_context,
+                "download_slot": RENDER_SLOT,
+                "autothrottle_dont_adjust_delay": True,
+                # A failed render falls back to the raw page; retrying a hung page only
+                # doubles its cost.
+                "dont_retry": True,
+            }
+        )
+
+    async def process_response(self, request: scrapy.Request, response: Response) -> Response:
+        await self._finished(request)
+        return response
+
+    async def process_exception(self, request: scrapy.Request, exception: Exception) -> None:
+        await self._finished(request)
+
+    def _assign_context(self) -> str:
+        if self._assigned >= self.config.pages_per_context:
+            self._generation += 1
+            self._assigned = 0
+        self._assigned += 1
+        name = f"tiercrawl-{self._generation}"
+        self._pending[name] = self._pending.get(name, 0) + 1
+        return name
+
+    async def _track_context(self, page: Page, request: scrapy.Request) -> None:
+        self._contexts.setdefault(request.meta["playwright_context"], page.context)
+
+    async def _finished(self, request: scrapy.Request) -> None:
+        if RENDER_REASON not in request.meta:
+            return
+        name = request.meta["playwright_context"]
+        self._pending[name] -= 1
+        current = f"tiercrawl-{self._generation}"
+        full = self._assigned >= self.config.pages_per_context
+        if self._pending[name] or (name == current and not full):
+            return
+        del self._pending[name]
+        context = self._contexts.pop(name, None)
+        if context is not None:
+            with suppress(PlaywrightError):
+                await context.close()
+            self._stats_inc("tiercrawl/render/contexts_closed")
+
+    def _stats_inc(self, key: str) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(key)
+
+
+class Renderer:
+    """The spider's side of rendering: which raw pages get rendered, and which item is kept.
+
+    Reads ``TIERCRAWL_RENDER`` (default ``auto``; the spider's ``render``
+    argument overrides it) and ``TIERCRAWL_RENDER_SHELL_TEXT`` (default 200).
+    Each URL still ends as exactly one item: the rendered page, or the raw
+    page when the render failed, with ``render_reason`` saying so.
+    """
+
+    def __init__(self, crawler: Crawler, policy: RenderPolicy, campaign: Campaign) -> None:
+        self.crawler = crawler
+        self.policy = policy
+        self.sites = SiteMemory()
+        self.targets: dict[str, tuple[str, ...]] = {}
+        for entry in campaign.entries():
+            self.targets[entry.url] = (*self.targets.get(entry.url, ()), entry.target)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, campaign: Campaign) -> Renderer:
+        return cls(crawler, RenderConfig.from_settings(crawler.settings).policy, campaign)
+
+    def render_request(
+        self,
+        response: Response,
+        item: PageItem,
+        callback: Callable[..., Any],
+        errback: Callable[[Failure], Any],
+    ) -> scrapy.Request | None:
+        """The render request for a raw page that needs one, or None."""
+        if item.html is None or item.final_url is None or self.policy.mode == "never":
+            return None
+        signals = scan_html(item.html, item.final_url)
+        facts = RenderFacts(
+            url=item.final_url,
+            status=item.status,
+            signals=signals,
+            targets=self.targets.get(item.url, ()),
+            site_needed_render=item.final_url in self.sites,
+        )
+        render, reason = decide_render(self.policy, facts)
+        if not render:
+            return None
+        self._inc("tiercrawl/render/requested")
+        self._inc(f"tiercrawl/render/reason/{(reason or '').split(':')[0]}")
+        meta = {key: response.meta[key] for key in _CARRIED_META if key in response.meta}
+        meta.update({RENDER_REASON: reason, _RAW_ITEM: item, _RAW_SIGNALS: signals})
+        return scrapy.Request(
+            item.url,
+            callback=callback,
+            errback=errback,
+            dont_filter=True,
+            meta=meta,
+        )
+
+    def rendered(self, response: Response, item: PageItem) -> PageItem:
+        """The item to keep once the render answered: ``item`` (rendered) or the raw one."""
+        raw: PageItem = response.meta[_RAW_ITEM]
+        reason: str = response.meta[RENDER_REASON]
+        html, url = item.html, item.final_url
+        if html is None or url is None or (item.status or 0) >= 400 > (raw.status or 0):
+            return self._fall_back(raw, reason, f"status {item.status}, {item.content_type}")
+        item.rendered = True
+        item.render_reason = reason
+        item.raw_html = raw.html
+        item.raw_url = raw.final_url
+        if self.sites.learn(url, response.meta[_RAW_SIGNALS], scan_html(html, url)):
+            self._inc("tiercrawl/render/revealed_links")
+        self._inc("tiercrawl/render/rendered")
+        return item
+
+    def failed(self, failure: Failure) -> PageItem:
+        """The raw item of a page whose render failed, its reason saying why."""
+        meta = failure.request.meta  # type: ignore[attr-defined]
+        names = [cls.__name__ for cls in type(failure.value).__mro__]
+        why = error_reason(names, str(failure.value))
+        logger.info(
+            "render of %s failed (%s): %s",
+            meta["tiercrawl_url"],
+            why,
+            str(failure.value).splitlines()[0][:200]
+            if str(failure.value)
+            else type(failure.value).__name__,
+            extra={"spider": self.crawler.spider},
+        )
+        return self._fall_back(meta[_RAW_ITEM], meta[RENDER_REASON], why)
+
+    def _fall_back(self, raw: PageItem, reason: str, why: str) -> PageItem:
+        self._inc(f"tiercrawl/render/failed/{why.split(',')[0].replace(' ', '_')}")
+        raw.render_reason = f"{reason}; render failed: {why}"
+        return raw
+
+    def _inc(self, key: str) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(key)
