@@ -1,0 +1,82 @@
+"""Precision, recall and F1 of ``region == "content"`` on a labelled page corpus.
+
+Usage: ``.venv/bin/python bench/region_f1.py [--corpus DIR] [--errors N]``
+
+The corpus directory holds ``labels.json`` (``{file: {url, links: [{anchor_text,
+label}]}}``, label ``content`` or ``boilerplate``) and ``pages/FILE`` (gzipped
+HTML). A labelled link matches the page's extracted links with the same folded,
+lower-cased anchor text; where several do, it counts as content if any of them
+is. Also prints the per-page extraction time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from tiercrawl.core.extract import extract_page
+
+DEFAULT_CORPUS = Path("/work/shared/corpus/placement-dev")
+
+
+def _key(text: str) -> str:
+    return " ".join(text.split()).lower()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--errors", type=int, default=0, help="print N misclassified links")
+    args = parser.parse_args(argv)
+
+    labels = json.loads((args.corpus / "labels.json").read_text(encoding="utf-8"))
+    tp = fp = fn = tn = unmatched = 0
+    times: list[float] = []
+    errors: list[str] = []
+    for name, entry in sorted(labels.items()):
+        html = gzip.decompress((args.corpus / "pages" / name).read_bytes())
+        started = time.perf_counter()
+        page = extract_page(html, entry["url"])
+        times.append((time.perf_counter() - started) * 1000)
+        regions: dict[str, set[str]] = {}
+        for link in page.links:
+            regions.setdefault(_key(link.anchor_text), set()).add(link.region)
+        for labelled in entry["links"]:
+            found = regions.get(_key(labelled["anchor_text"]))
+            if found is None:
+                unmatched += 1
+                continue
+            predicted = "content" in found
+            actual = labelled["label"] == "content"
+            tp += predicted and actual
+            fp += predicted and not actual
+            fn += actual and not predicted
+            tn += not predicted and not actual
+            if predicted != actual:
+                errors.append(
+                    f"{name} {labelled['label']:11} {sorted(found)} {labelled['anchor_text']!r}"
+                )
+
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    times.sort()
+    print(f"pages {len(labels)}  matched links {tp + fp + fn + tn}  unmatched labels {unmatched}")
+    print(f"tp {tp}  fp {fp}  fn {fn}  tn {tn}")
+    print(f"content precision {precision:.3f}  recall {recall:.3f}  F1 {f1:.3f}")
+    print(
+        f"extraction ms/page: median {statistics.median(times):.1f}"
+        f"  p95 {times[int(len(times) * 0.95)]:.1f}  max {times[-1]:.1f}"
+    )
+    for line in errors[: args.errors]:
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

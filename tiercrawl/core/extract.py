@@ -1,0 +1,397 @@
+"""Link and page facts from one HTML page, in one parse and one tree walk.
+
+``extract_page(html, url)`` gives the page's metadata (title, lang, meta
+robots, canonical, word count, main text) and every http(s) link with the
+facts the contract's ``links`` documents carry. Pure: no Scrapy, no network.
+Region classification lives in ``tiercrawl.core.regions``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from tiercrawl.core.regions import Block, classify, find_content, marker_of, word_set
+from tiercrawl.core.urls import registered_domain, resolve
+
+__all__ = ["LinkFacts", "PageFacts", "decode_html", "extract_page"]
+
+MAIN_TEXT_LIMIT = 20000
+
+
+@dataclass
+class LinkFacts:
+    """One link of a page; field names are the contract's ``links`` fields."""
+
+    href: str
+    url: str
+    domain: str
+    anchor_text: str
+    anchor_kind: str  # text | image | empty
+    rel: list[str]
+    nofollow: bool
+    sponsored: bool
+    ugc: bool
+    region: str  # content | nav | header | footer | aside | comments
+    position: int
+    context: str
+    hidden: bool
+    external: bool
+    rendered_only: bool = False  # set later by the rendering layer
+
+
+@dataclass
+class PageFacts:
+    """The page-level facts of one HTML page, and its links."""
+
+    title: str | None
+    lang: str | None
+    word_count: int
+    meta_robots: list[str]
+    canonical: str | None
+    base_url: str
+    main_text: str
+    outbound_links: int
+    links: list[LinkFacts] = field(default_factory=list)
+
+
+# Text inside these never shows: left out of anchors, context and counts.
+_SKIP = frozenset({"script", "style", "template", "head", "title", "meta", "link", "svg", "math"})
+# Elements that break the text flow: a space separates their text from the neighbours'.
+_BREAKS = word_set(
+    "address article aside blockquote body br center dd details dialog div dl dt fieldset "
+    "figcaption figure footer form h1 h2 h3 h4 h5 h6 header hr li main nav ol option p pre "
+    "section summary table tbody td tfoot th thead tr ul img button select textarea"
+)
+# Elements whose text forms a paragraph for content scoring and a context for links.
+_PARAGRAPHS = word_set(
+    "address article aside blockquote body center dd details div dl dt fieldset figcaption "
+    "figure footer form h1 h2 h3 h4 h5 h6 header li main nav ol p pre section summary table "
+    "td th ul"
+)
+_HIDDEN_STYLE = re.compile(
+    r"display:none|visibility:hidden|font-size:0(?![.\d])|opacity:0(?![.\d])"
+    r"|(?:^|;)(?:left|top|right|text-indent|margin-left|margin-top):-\d{3,}"
+)
+_WS = re.compile(r"\s+")
+_META_CHARSET = re.compile(
+    rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_:.-]+)""", re.IGNORECASE
+)
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_PARSER = etree.HTMLParser(
+    encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True, huge_tree=True
+)
+
+
+def decode_html(data: bytes) -> str:
+    """Bytes as text: BOM first, then a ``<meta charset>`` near the top, then UTF-8, then cp1252.
+
+    Done here rather than by libxml2, which falls back to Latin-1 for pages
+    that declare nothing; UTF-8 is what such pages are today.
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data.decode(encoding, errors="replace")
+    found = _META_CHARSET.search(data[:4096])
+    if found:
+        try:
+            return data.decode(found.group(1).decode("ascii"), errors="replace")
+        except LookupError:
+            pass
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def _fold(text: str | None) -> str:
+    return " ".join(text.split()) if text else ""
+
+
+def _is_hidden(el: etree._Element, tag: str) -> bool:
+    if tag == "template" or el.get("hidden") is not None:
+        return True
+    if (el.get("aria-hidden") or "").strip().lower() == "true":
+        return True
+    style = el.get("style")
+    return bool(style) and _HIDDEN_STYLE.search(style.lower().replace(" ", "")) is not None
+
+
+@dataclass(eq=False)
+class _Link:
+    el: etree._Element
+    block: Block
+    href: str
+    url: str
+    hidden: bool
+    start: int
+    end: int = 0
+    alts: list[str] = field(default_factory=list)
+
+
+class _Walk:
+    """The single pass over the tree: folded text, blocks and links in document order."""
+
+    def __init__(self) -> None:
+        self.chunks: list[str] = []
+        self.pos = 0
+        self.space = True  # the text so far ends in a space (or is empty)
+        self.words = 0
+        self.blocks: list[Block] = []
+        self.links: list[_Link] = []
+
+    def emit(self, text: str | None, block: Block, para: Block, hidden: bool, link: bool) -> None:
+        if not text:
+            return
+        folded = _WS.sub(" ", text)
+        if self.space and folded[0] == " ":
+            folded = folded[1:]
+        if not folded:
+            return
+        self.chunks.append(folded)
+        self.pos += len(folded)
+        self.space = folded[-1] == " "
+        if hidden:
+            return
+        size = len(folded.strip())
+        if link:
+            para.own_link += size
+            block.link += size
+        else:
+            para.own_text += size
+            para.commas += folded.count(",") + folded.count("\uff0c") + folded.count("\u3001")
+            block.text += size
+            self.words += len(folded.split())
+
+    def brk(self) -> None:
+        if not self.space:
+            self.chunks.append(" ")
+            self.pos += 1
+            self.space = True
+
+    def run(self, root: etree._Element, base_url: str) -> Block:
+        """Walk ``root``; return the block of the document element."""
+        top = Block(tag="html", parent=None)
+        # Per open element: its block, nearest paragraph block, hidden, open link.
+        stack: list[tuple[Block, Block, bool, _Link | None]] = []
+        walker = etree.iterwalk(root, events=("start", "end"))
+        for event, el in walker:
+            tag = el.tag
+            if not isinstance(tag, str):
+                continue
+            if event == "start":
+                parent, para, hidden, link = stack[-1] if stack else (top, top, False, None)
+                if tag in _SKIP:
+                    hidden_here = True
+                    if tag != "template":
+                        walker.skip_subtree()
+                        stack.append((parent, para, True, link))
+                        continue
+                else:
+                    hidden_here = hidden or _is_hidden(el, tag)
+                attrs = (el.get("id") or "") + " " + (el.get("class") or "")
+                marker, weight = marker_of(tag, el.get("role"), attrs.strip())
+                block = Block(tag=tag, parent=parent, marker=marker, weight=weight)
+                block.start = self.pos
+                parent.children.append(block)
+                self.blocks.append(block)
+                if tag in _PARAGRAPHS:
+                    para = block
+                if tag in _BREAKS:
+                    self.brk()
+                if tag in ("a", "area") and el.get("href") is not None:
+                    href = el.get("href") or ""
+                    url = resolve(href, base_url)
+                    if url is not None:
+                        link = _Link(el, block, href, url, hidden_here, self.pos)
+                        self.links.append(link)
+                elif tag == "img" and link is not None:
+                    link.alts.append(el.get("alt") or "")
+                stack.append((block, para, hidden_here, link))
+                self.emit(el.text, block, para, hidden_here, link is not None)
+            else:
+                block, _, _, link = stack.pop()
+                if tag not in _SKIP or tag == "template":
+                    if tag in _BREAKS:
+                        self.brk()
+                    block.end = self.pos
+                    if link is not None and link.el is el:
+                        link.end = self.pos
+                    if block.parent is not None:
+                        block.parent.text += block.text
+                        block.parent.link += block.link
+                if stack:
+                    parent, para, hidden, open_link = stack[-1]
+                    self.emit(el.tail, parent, para, hidden, open_link is not None)
+        top.end = self.pos
+        return top
+
+
+def _context(text: str, block: Block, start: int, end: int, limit: int) -> str:
+    """About ``limit`` characters of ``block``'s text centred on ``text[start:end]``."""
+    lo, hi = block.start, block.end
+    if hi - lo > limit:
+        room = max(limit - (end - start), 0)
+        left = min(room // 2, start - lo)
+        right = min(room - left, hi - end)
+        left = min(room - right, start - lo)
+        new_lo, new_hi = start - left, end + right
+        if new_lo > lo and not text[new_lo - 1].isspace():
+            cut = text.find(" ", new_lo, start)
+            new_lo = cut + 1 if cut >= 0 else new_lo
+        if new_hi < hi and not text[new_hi].isspace():
+            cut = text.rfind(" ", end, new_hi)
+            new_hi = cut if cut >= 0 else new_hi
+        lo, hi = new_lo, new_hi
+    return text[lo:hi].strip()[: max(limit, end - start)]
+
+
+def _context_block(block: Block, length: int) -> Block:
+    """The nearest paragraph-like ancestor that holds more text than the anchor."""
+    node: Block | None = block
+    while node is not None:
+        if node.tag in _PARAGRAPHS and node.end - node.start > length + 1:
+            return node
+        if node.parent is None:
+            return node
+        node = node.parent
+    return block
+
+
+def _head_facts(
+    root: etree._Element, url: str
+) -> tuple[str | None, str | None, list[str], str | None, str]:
+    title: str | None = None
+    lang = _fold(root.get("lang")) or None
+    robots: list[str] = []
+    canonical_href: str | None = None
+    base_href: str | None = None
+    content_language: str | None = None
+    for el in root.iter("title", "meta", "link", "base"):
+        tag = el.tag
+        if tag == "title":
+            if title is None:
+                title = _fold("".join(el.itertext())) or None
+        elif tag == "meta":
+            name = (el.get("name") or "").strip().lower()
+            if name in ("robots", "googlebot"):
+                for token in (el.get("content") or "").lower().split(","):
+                    token = token.strip()
+                    if token and token not in robots:
+                        robots.append(token)
+            elif (el.get("http-equiv") or "").strip().lower() == "content-language":
+                content_language = content_language or _fold(
+                    (el.get("content") or "").split(",")[0]
+                )
+        elif tag == "link":
+            rel = (el.get("rel") or "").lower().split()
+            if "canonical" in rel and canonical_href is None and el.get("href"):
+                canonical_href = el.get("href")
+        elif base_href is None and el.get("href"):
+            base_href = el.get("href")
+    base_url = (resolve(base_href, url) if base_href else None) or url
+    canonical = resolve(canonical_href, base_url) if canonical_href else None
+    return title, lang or content_language or None, robots, canonical, base_url
+
+
+def _main_text(text: str, content: list[Block]) -> str:
+    spans = sorted((b.start, b.end) for b in content)
+    joined = " ".join(text[lo:hi].strip() for lo, hi in spans)
+    return joined[:MAIN_TEXT_LIMIT].strip()
+
+
+def _parse(html: str | bytes) -> etree._Element | None:
+    text = decode_html(html) if isinstance(html, bytes) else html
+    if not text.strip():
+        return None
+    try:
+        return etree.fromstring(text.encode("utf-8", errors="replace"), _PARSER)
+    except etree.ParserError:
+        return None
+
+
+def extract_page(html: str | bytes, url: str, *, context_chars: int = 300) -> PageFacts:
+    """The facts of the page ``html`` fetched from ``url`` (its final URL).
+
+    Links are the ``a[href]`` and ``area[href]`` elements that resolve to an
+    http(s) URL, in document order; ``javascript:``, ``mailto:`` and the like are
+    left out. Broken markup is repaired by libxml2; an empty document gives no links.
+    """
+    root = _parse(html)
+    if root is None:
+        return PageFacts(None, None, 0, [], None, url, "", 0, [])
+    title, lang, robots, canonical, base_url = _head_facts(root, url)
+    walk = _Walk()
+    top = walk.run(root, base_url)
+    text = "".join(walk.chunks)
+    body = (
+        next((b for b in top.children[0].children if b.tag == "body"), None)
+        if top.children
+        else None
+    )
+    body = body or top
+    content = find_content(walk.blocks, body)
+    content_start = min(b.start for b in content)
+    page_domain = registered_domain(url)
+    links: list[LinkFacts] = []
+    for position, link in enumerate(walk.links):
+        links.append(
+            _link_facts(link, text, position, page_domain, content, content_start, context_chars)
+        )
+    return PageFacts(
+        title=title,
+        lang=lang,
+        word_count=walk.words,
+        meta_robots=robots,
+        canonical=canonical,
+        base_url=base_url,
+        main_text=_main_text(text, content),
+        outbound_links=sum(link.external for link in links),
+        links=links,
+    )
+
+
+def _link_facts(
+    link: _Link,
+    text: str,
+    position: int,
+    page_domain: str,
+    content: list[Block],
+    content_start: int,
+    context_chars: int,
+) -> LinkFacts:
+    el = link.el
+    anchor = text[link.start : link.end].strip()
+    kind = "text"
+    if el.tag == "area":
+        anchor = _fold(el.get("alt"))
+        kind = "image" if anchor else "empty"
+    elif not anchor:
+        anchor = _fold(" ".join(link.alts))
+        kind = "image" if anchor else "empty"
+    rel = [token.lower() for token in (el.get("rel") or "").split()]
+    domain = registered_domain(link.url)
+    block = _context_block(link.block, link.end - link.start)
+    return LinkFacts(
+        href=link.href,
+        url=link.url,
+        domain=domain,
+        anchor_text=anchor,
+        anchor_kind=kind,
+        rel=rel,
+        nofollow="nofollow" in rel,
+        sponsored="sponsored" in rel,
+        ugc="ugc" in rel,
+        region=classify(link.block, content, content_start),
+        position=position,
+        context=_context(text, block, link.start, link.end, context_chars) or anchor,
+        hidden=link.hidden,
+        external=domain != page_domain,
+    )

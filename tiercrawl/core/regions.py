@@ -1,0 +1,309 @@
+"""Page regions: where on a page a link sits (content, nav, header, footer, aside, comments).
+
+Two signals are combined, as boilerplate-removal tools do:
+
+* markers: semantic elements (``nav``, ``footer``, ...), ARIA roles and the
+  id/class vocabulary sites use for their chrome (``menu``, ``sidebar``,
+  ``comments``, ``share``, ...);
+* a main-content detection that scores blocks by their non-link text, so that
+  pages without semantic markup still get a content area.
+
+A link inside the detected content area is ``content`` unless a marker between
+it and the area says otherwise; a link outside takes the region of its nearest
+marker, or ``nav`` before the content and ``aside`` after it. See
+``docs/extraction.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+__all__ = ["REGIONS", "Block", "classify", "find_content", "marker_of", "word_set"]
+
+REGIONS = ("content", "nav", "header", "footer", "aside", "comments")
+
+
+def word_set(words: str) -> frozenset[str]:
+    """The space-separated ``words`` as a set: long vocabularies stay readable."""
+    return frozenset(words.split())
+
+
+_SEMANTIC = {
+    "nav": "nav",
+    "header": "header",
+    "footer": "footer",
+    "aside": "aside",
+    "main": "content",
+    "article": "content",
+}
+_ROLES = {
+    "navigation": "nav",
+    "menu": "nav",
+    "menubar": "nav",
+    "banner": "header",
+    "contentinfo": "footer",
+    "complementary": "aside",
+    "main": "content",
+    "article": "content",
+}
+
+# id/class tokens (split on non-alphanumerics and camelCase) and the region they mark.
+_TOKENS = {
+    "comments": "comments comment commentlist respond disqus replies discussion",
+    "nav": "nav navbar navigation menu menubar breadcrumb breadcrumbs pagination pager "
+    "paging skiplink skiplinks toolbar",
+    "header": "header masthead banner topbar",
+    "footer": "footer colophon copyright",
+    "aside": "sidebar widget widgets aside related share sharing social socials sharebar "
+    "sponsor sponsored ad ads advert advertisement promo newsletter subscribe subscription "
+    "cookie cookies consent tags tagcloud taglist bio authorbio author-bio recommended "
+    "recommendations popular trending teaser teasers outbrain taboola rail morestories "
+    "signup login",
+}
+_TOKEN_REGION = {tok: region for region, words in _TOKENS.items() for tok in words.split()}
+# Compound tokens (``mainmenu``, ``footerlinks``, ``sidebarleft``): a prefix or suffix decides.
+_AFFIXES = (
+    ("comments", ("comment", "disqus")),
+    ("nav", ("menu", "navbar", "navigation", "breadcrumb", "subnav", "topnav", "mainnav")),
+    ("footer", ("footer",)),
+    ("aside", ("sidebar", "widget", "share", "social", "related", "newsletter", "cookie")),
+)
+_CONTENT_TOKENS = word_set(
+    "content main article articlebody story entry post body text prose blog hentry "
+    "postcontent entrycontent storybody"
+)
+_SPLIT = re.compile(r"[^a-z0-9]+")
+_CAMEL = re.compile(r"([a-z])([A-Z])")
+_PRECEDENCE = {"comments": 0, "footer": 1, "header": 2, "nav": 3, "aside": 4}
+
+
+def _tokens(value: str) -> list[str]:
+    return [t for t in _SPLIT.split(_CAMEL.sub(r"\1 \2", value).lower()) if t]
+
+
+@lru_cache(maxsize=8192)
+def _token_region(token: str) -> str | None:
+    region = _TOKEN_REGION.get(token)
+    if region is not None:
+        return region
+    if len(token) < 6:
+        return None
+    for region, affixes in _AFFIXES:
+        if any(token.startswith(a) or token.endswith(a) for a in affixes):
+            return region
+    return None
+
+
+@lru_cache(maxsize=8192)
+def marker_of(tag: str, role: str | None, id_class: str) -> tuple[str | None, int]:
+    """The region an element's own markup announces, and a content weight for scoring.
+
+    The weight is positive for content-like id/class names (``entry-content``) and
+    negative for chrome-like ones, as in Readability's class weight. A boilerplate
+    token beats a content token: ``navbar-content`` is navigation.
+    """
+    region = _SEMANTIC.get(tag)
+    if role:
+        region = _ROLES.get(role.strip().lower(), region)
+    weight = 0
+    if id_class:
+        best: str | None = None
+        has_content = False
+        for token in _tokens(id_class):
+            found = _token_region(token)
+            if found is not None:
+                if best is None or _PRECEDENCE[found] < _PRECEDENCE[best]:
+                    best = found
+            elif token in _CONTENT_TOKENS:
+                has_content = True
+        if best is not None:
+            if region is None or region == "content":
+                region = best
+        elif has_content:
+            weight = 25
+            if region is None:
+                region = "content"
+    if region not in (None, "content"):
+        weight = -25
+    return region, weight
+
+
+@dataclass(eq=False)
+class Block:
+    """One element's facts gathered by the tree walk (character counts are folded text)."""
+
+    tag: str
+    parent: Block | None
+    marker: str | None = None
+    weight: int = 0
+    start: int = 0  # span in the page's folded text
+    end: int = 0
+    text: int = 0  # visible non-link characters in the subtree
+    link: int = 0  # visible link characters in the subtree
+    own_text: int = 0  # non-link characters whose nearest block ancestor is this one
+    own_link: int = 0
+    commas: int = 0
+    score: float = 0.0
+    children: list[Block] = field(default_factory=list)
+
+    @property
+    def link_density(self) -> float:
+        total = self.text + self.link
+        return self.link / total if total else 0.0
+
+
+_TAG_WEIGHT = {
+    "article": 10,
+    "main": 10,
+    "div": 5,
+    "section": 3,
+    "pre": 3,
+    "td": 3,
+    "blockquote": 3,
+    "form": -3,
+    "ol": -3,
+    "ul": -3,
+    "li": -3,
+    "dl": -3,
+    "dd": -3,
+    "th": -5,
+    "h1": -5,
+    "h2": -5,
+    "h3": -5,
+    "h4": -5,
+    "h5": -5,
+    "h6": -5,
+}
+_MIN_PARAGRAPH = 25
+_ANCESTOR_SHARE = (1.0, 0.5, 1 / 6)
+
+
+def find_content(blocks: Iterable[Block], body: Block) -> list[Block]:
+    """The blocks holding the page's main content, best first.
+
+    Readability's method: every paragraph-like block with enough non-link text
+    gives points (more for longer text and commas) to its parent, grandparent and
+    great-grandparent; a candidate's points are discounted by its link density and
+    weighted by its tag and id/class. Siblings of the winner that score well join
+    it (articles split into lead and body). With no paragraph at all, the whole
+    body is the content.
+    """
+    blocks_list = list(blocks)
+    candidates: dict[int, Block] = {}
+    for block in blocks_list:
+        if block.own_text < _MIN_PARAGRAPH:
+            continue
+        points = 1 + block.commas + min(block.own_text // 100, 3)
+        ancestor = block.parent
+        for share in _ANCESTOR_SHARE:
+            if ancestor is None:
+                break
+            if id(ancestor) not in candidates:
+                candidates[id(ancestor)] = ancestor
+                ancestor.score = _TAG_WEIGHT.get(ancestor.tag, 0) + ancestor.weight
+            ancestor.score += points * share
+            ancestor = ancestor.parent
+    if not candidates:
+        return [body]
+    for cand in candidates.values():
+        cand.score *= 1 - cand.link_density
+    top = max(candidates.values(), key=lambda b: b.score)
+    if top.score <= 0:
+        return [body]
+    good = _good_text(blocks_list)
+    while (
+        top.parent is not None
+        and top.parent is not body.parent
+        and _boilerplate_marker(top.parent) is None
+        and good.get(id(top.parent), 0) > good.get(id(top), 0) * CLIMB
+        and top.parent.link_density < 0.4
+    ):
+        top = top.parent
+    chosen = [top]
+    if top.parent is not None:
+        threshold = max(10.0, top.score * 0.2)
+        for sibling in top.parent.children:
+            if sibling is top or sibling.marker not in (None, "content"):
+                continue
+            scored = id(sibling) in candidates and sibling.score >= threshold
+            if scored or (sibling.own_text > 80 and sibling.link_density < 0.25):
+                chosen.append(sibling)
+    return chosen
+
+
+CLIMB = 1.3
+
+
+def _good_text(blocks: list[Block]) -> dict[int, int]:
+    """Per block, the characters of text-rich paragraphs in its subtree."""
+    good: dict[int, int] = {}
+    for block in reversed(blocks):
+        own = block.own_text
+        mine = own if own >= _MIN_PARAGRAPH and block.own_link < own else 0
+        total = good.get(id(block), 0) + mine
+        good[id(block)] = total
+        if block.parent is not None:
+            good[id(block.parent)] = good.get(id(block.parent), 0) + total
+    return good
+
+
+def _inside_article(block: Block | None) -> bool:
+    while block is not None:
+        if block.tag in ("article", "main") or block.marker == "content":
+            return True
+        block = block.parent
+    return False
+
+
+def _boilerplate_marker(block: Block) -> str | None:
+    marker = block.marker
+    if marker in (None, "content"):
+        return None
+    # An article's own header (title, byline) is part of it; its footer (tags,
+    # share buttons) is chrome, but not the site footer.
+    if marker == "header" and _inside_article(block.parent):
+        return None
+    if marker == "footer" and _inside_article(block.parent):
+        return "aside"
+    return marker
+
+
+_MIN_RUNNING_TEXT = 20
+
+
+def _paragraph_of(block: Block) -> Block:
+    node: Block | None = block
+    while node is not None:
+        if node.own_link or node.own_text:
+            return node
+        node = node.parent
+    return block
+
+
+def classify(block: Block, content: list[Block], content_start: int) -> str:
+    """The region of a link whose innermost element is ``block``.
+
+    Markers on ancestors of the content area are ignored: a wrapper called
+    ``content-with-sidebar`` holds the content, it is not a sidebar.
+    """
+    para = _paragraph_of(block)
+    marker: str | None = None
+    node: Block | None = block
+    while node is not None:
+        if node in content:
+            if marker:
+                return marker
+            # A paragraph that is only links ("Read also: ...", a list of related
+            # stories) inside the article is a teaser block, not running text.
+            if para.own_text < _MIN_RUNNING_TEXT:
+                return "aside"
+            return "content"
+        if marker is None:
+            marker = _boilerplate_marker(node)
+        node = node.parent
+    if marker is not None:
+        return marker
+    return "nav" if block.start < content_start else "aside"
