@@ -36,7 +36,9 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="store --weights with the campaign, for every later scoring of it",
     )
-    parser.add_argument("--run", metavar="RUN_ID", help="score this run, not the latest one")
+    parser.add_argument(
+        "--run", dest="run_id", metavar="RUN_ID", help="score this run, not the latest one"
+    )
     add_store_option(parser)
     parser.set_defaults(run=run)
 
@@ -76,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
                     "(push it first, or pass --weights on each run)"
                 )
         summary = score_run(
-            store, args.campaign, campaign=campaign, weights=weights, run_id=args.run
+            store, args.campaign, campaign=campaign, weights=weights, run_id=args.run_id
         )
     finally:
         store.close()

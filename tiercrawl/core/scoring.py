@@ -249,9 +249,11 @@ def _flags(
             flags.append("exact_match_overuse")
         if placement.get("anchor_matches") is False:
             flags.append("anchor_mismatch")
-    if page.get("status") is not None and not page.get("indexable"):
+    # A page that was not read (or is gone) says nothing about its indexing or topic.
+    read = status not in STATUS_CAPS or status == "missing"
+    if read and not page.get("indexable"):
         flags.append("not_indexable")
-    if relevance is not None and relevance < OFF_TOPIC_BELOW and page.get("status") is not None:
+    if read and relevance is not None and relevance < OFF_TOPIC_BELOW:
         flags.append("off_topic")
     outbound = int(page.get("outbound_links") or 0)
     if outbound >= LINK_FARM_OUTBOUND or facts.commercial_domains >= LINK_FARM_COMMERCIAL_DOMAINS:

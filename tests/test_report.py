@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import chromium_path
+from tests.test_score_job import CAMPAIGN, MONEY, build_run
+from tiercrawl.cli import main
+from tiercrawl.core.report import COLUMNS, ReportData, Section, csv_text, rows, svg_bars
+from tiercrawl.jobs.report import load_report, report_text
+from tiercrawl.jobs.score import score_run
+from tiercrawl.store import Store
+
+EVIL = "https://evil.example/p"
+SCRIPT_ANCHOR = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
+FORMULA_ANCHOR = '=HYPERLINK("http://x.example","win")'
+
+
+@pytest.fixture
+def scored_store(store: Store) -> Store:
+    store.campaigns.insert_one({"name": "acme", "campaign": CAMPAIGN})
+    run = build_run(store)
+    run.page(EVIL, 1, "Cordless drill deals </title><script>window.__pwned = 3</script>")
+    run.placement(1, EVIL, MONEY, "live", run.link(EVIL, MONEY, 0, anchor_text=SCRIPT_ANCHOR))
+    formula = "https://formula.example/p"
+    run.page(formula, 1, "A page about power drills.")
+    run.placement(
+        1, formula, MONEY, "live", run.link(formula, MONEY, 0, anchor_text=FORMULA_ANCHOR)
+    )
+    score_run(store, "acme")
+    return store
+
+
+def test_report_refuses_an_unscored_run(
+    store: Store, mongo_uri: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build_run(store)
+    assert main(["report", "acme", "--mongo-uri", mongo_uri, "-o", "x.html"]) == 1
+    assert capsys.readouterr().err == (
+        "tiercrawl report: acme: run run-1 is not scored yet: run `tiercrawl score acme` first\n"
+    )
+
+
+def test_newer_unscored_run_is_named_in_a_note(scored_store: Store) -> None:
+    build_run(scored_store, "run-2", age=-1)
+    data = load_report(scored_store, "acme")
+    assert data.run["_id"] == "run-1"
+    assert data.notes == [
+        (
+            "The newest run run-2 is not scored yet; this is run run-1. "
+            "Run `tiercrawl score acme` to report the newest one."
+        )
+    ]
+
+
+def test_csv_and_json_are_flat_and_defuse_formulas(
+    scored_store: Store, tmp_path: Path, mongo_uri: str
+) -> None:
+    csv_path, json_path = tmp_path / "r.csv", tmp_path / "r.json"
+    for fmt, path in (("csv", csv_path), ("json", json_path)):
+        assert (
+            main(["report", "acme", "--mongo-uri", mongo_uri, "--format", fmt, "-o", str(path)])
+            == 0
+        )
+    table = list(csv.DictReader(io.StringIO(csv_path.read_text(encoding="utf-8"))))
+    assert tuple(table[0]) == COLUMNS
+    assert len(table) == 8
+    by_url = {row["url"]: row for row in table}
+    assert by_url[EVIL]["anchor_text"] == SCRIPT_ANCHOR
+    assert by_url["https://formula.example/p"]["anchor_text"] == "'" + FORMULA_ANCHOR
+    records = json.loads(json_path.read_text(encoding="utf-8"))
+    assert len(records) == 8
+    assert all(set(record) == set(COLUMNS) for record in records)
+    assert all(not isinstance(v, dict | list) for record in records for v in record.values())
+    blog = next(r for r in records if r["url"] == "https://blog.example.org/drills")
+    assert blog["support_live"] == 1
+    assert blog["tier"] == 1
+    assert blog["flags"] == "exact_match_overuse"
+    # JSON keeps the text as it is: escaping is the HTML report's business.
+    assert (
+        next(r for r in records if r["url"] == "https://formula.example/p")["anchor_text"]
+        == FORMULA_ANCHOR
+    )
+
+
+def test_html_escapes_crawled_text(scored_store: Store) -> None:
+    page = report_text(load_report(scored_store, "acme"), "html")
+    assert "<script>window" not in page
+    assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in page
+    assert page.count("<script>") == 1
+    assert "http://" not in page.split("<body>")[0].replace(
+        'xmlns="http://www.w3.org/2000/svg"', ""
+    )
+    assert "<link" not in page
+    assert "src=" not in page.replace("src=x", "")
+
+
+def test_sections_can_be_added(scored_store: Store) -> None:
+    from tiercrawl.core.report import SECTIONS
+
+    def changes(data: ReportData) -> Section:
+        return Section("changes", "Changes since last run", f"<p>{len(data.table)} rows</p>")
+
+    page = report_text(load_report(scored_store, "acme"), "html", sections=[*SECTIONS, changes])
+    assert '<section id="changes"><h2>Changes since last run</h2><p>8 rows</p></section>' in page
+    assert '<a href="#changes">Changes since last run</a>' in page
+
+
+def test_svg_bars_draws_one_bar_per_item() -> None:
+    svg = svg_bars([("a<b", 2), ("c", 4)], title="t")
+    assert svg.count("<rect") == 2
+    assert "a&lt;b" in svg
+    assert 'width="370"' in svg  # the longest bar spans 560 - 130 - 60
+
+
+def test_rows_are_sorted_and_flat() -> None:
+    table = rows(
+        [
+            {"tier": 2, "url": "b", "target": "t", "score": 1, "flags": ["x", "y"], "rel": ["a"]},
+            {"tier": 1, "url": "z", "target": "t", "score": 2, "components": {"anchor": 0.5}},
+        ]
+    )
+    assert [r["url"] for r in table] == ["z", "b"]
+    assert table[1]["flags"] == "x;y"
+    assert table[0]["anchor"] == 0.5
+    assert csv_text(table).splitlines()[0] == ",".join(COLUMNS)
+
+
+@pytest.mark.requires_browser
+def test_html_report_in_headless_chromium(
+    scored_store: Store, tmp_path: Path, mongo_uri: str
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    browser_path = chromium_path()
+    assert browser_path, "Chromium not found (set TIERCRAWL_BROWSER_PATH)"
+    report = tmp_path / "report.html"
+    assert (
+        main(["report", "acme", "--mongo-uri", mongo_uri, "--format", "html", "-o", str(report)])
+        == 0
+    )
+    data = load_report(scored_store, "acme")
+    live = sum(1 for row in data.table if row["status"] == "live")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=browser_path,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1300, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(report.as_uri())
+            tiles = {
+                el.get_attribute("data-metric"): el.inner_text().split("\n")[0]
+                for el in page.query_selector_all(".tile")
+            }
+            assert tiles["placements"] == "8"
+            assert tiles["live"] == str(live)
+            assert tiles["page error"] == "1"
+            assert tiles["avg score tier 1"] == f"{data.mean_score(1):.1f}"
+            assert page.evaluate("typeof window.__pwned") == "undefined"
+            assert page.evaluate("document.scripts.length") == 1
+            anchor_cell = page.locator(f'#placements tr:has(a[href="{EVIL}"]) td:nth-child(11)')
+            assert anchor_cell.inner_text() == SCRIPT_ANCHOR
+            assert page.locator("svg rect").count() >= 10
+            # Sorting by score: a click sorts ascending, the lowest first.
+            page.click("#placements th:nth-child(5)")
+            first = page.locator("#placements tbody tr td:nth-child(5)").first.inner_text()
+            assert float(first) == min(row["score"] for row in data.table)
+            assert errors == []
+            shot = tmp_path / "report.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+            assert shot.stat().st_size > 20_000
+        finally:
+            browser.close()

@@ -1,0 +1,40 @@
+"""``tiercrawl report CAMPAIGN --format html|csv|json -o PATH``: a report of the latest scored run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from tiercrawl.cli._common import add_store_option, open_store_from
+from tiercrawl.jobs.report import FORMATS, load_report, report_text, write_report
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser("report", help="write a report of the latest scored run")
+    parser.add_argument("campaign", help="the campaign name")
+    parser.add_argument("--format", choices=FORMATS, default="html", help="default: html")
+    parser.add_argument(
+        "-o", "--output", required=True, metavar="PATH", help="file to write, or - for stdout"
+    )
+    parser.add_argument(
+        "--run", dest="run_id", metavar="RUN_ID", help="report this run, not the latest scored"
+    )
+    add_store_option(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    store = open_store_from(args)
+    try:
+        data = load_report(store, args.campaign, args.run_id)
+    finally:
+        store.close()
+    for note in data.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if args.output == "-":
+        sys.stdout.write(report_text(data, args.format))
+        return 0
+    path = write_report(data, args.format, args.output)
+    print(f"{args.format} report of run {data.run['_id']} ({len(data.table)} placements): {path}")
+    return 0

@@ -1,0 +1,411 @@
+"""Report building: flat rows, summaries, SVG charts and HTML sections from ``scores``.
+
+Pure: the report job reads the documents and the template, this module turns
+them into text. Every string that came from a crawled page (anchor texts,
+titles, explanations quoting anchors) goes through ``html.escape`` here, and
+CSV cells that a spreadsheet would run as a formula are defused.
+
+The HTML report is a list of sections; a new one is a function
+``(ReportData) -> Section | None`` added to ``SECTIONS`` (or passed to
+``render_html``), placed by its position in the list.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import html
+import io
+import json
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from string import Template
+from typing import Any
+
+from tiercrawl.core.anchors import ANCHOR_CLASSES
+from tiercrawl.core.urls import is_http_url, match_key
+
+__all__ = [
+    "COLUMNS",
+    "SECTIONS",
+    "ReportData",
+    "Section",
+    "csv_text",
+    "json_text",
+    "render_html",
+    "rows",
+    "svg_bars",
+]
+
+COMPONENT_COLUMNS = ("relevance", "placement", "attributes", "indexability", "anchor", "support")
+# The flat columns of the CSV and JSON reports, in order.
+COLUMNS = (
+    "run_id",
+    "campaign",
+    "tier",
+    "url",
+    "target",
+    "status",
+    "score",
+    *COMPONENT_COLUMNS,
+    "flags",
+    "anchor_text",
+    "anchor_class",
+    "region",
+    "rel",
+    "support_planned",
+    "support_found",
+    "support_live",
+    "explanation",
+)
+STATUS_ORDER = ("live", "nofollow", "not_indexable", "missing", "inconclusive", "page_error")
+HISTOGRAM_BINS = 10
+
+# Spreadsheets run a cell that starts with one of these as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_CSV_TEXT_COLUMNS = frozenset({"url", "target", "anchor_text", "explanation", "flags"})
+
+
+def rows(scores: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One flat row per score document (lists joined with ``;`` or spaces), tier then url order."""
+    out = []
+    for doc in scores:
+        components = doc.get("components") or {}
+        support = doc.get("support") or {}
+        row: dict[str, Any] = {
+            "run_id": doc.get("run_id"),
+            "campaign": doc.get("campaign"),
+            "tier": doc.get("tier"),
+            "url": doc.get("url"),
+            "target": doc.get("target"),
+            "status": doc.get("status"),
+            "score": doc.get("score"),
+            **{name: components.get(name) for name in COMPONENT_COLUMNS},
+            "flags": ";".join(doc.get("flags") or ()),
+            "anchor_text": doc.get("anchor_text"),
+            "anchor_class": doc.get("anchor_class"),
+            "region": doc.get("region"),
+            "rel": " ".join(doc.get("rel") or ()),
+            "support_planned": support.get("planned"),
+            "support_found": support.get("found"),
+            "support_live": support.get("live"),
+            "explanation": doc.get("explanation"),
+        }
+        out.append(row)
+    out.sort(key=lambda r: (r["tier"] or 0, r["url"] or "", r["target"] or ""))
+    return out
+
+
+def _defused(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def csv_text(table: Sequence[Mapping[str, Any]]) -> str:
+    """The rows as CSV with a header; crawled text that looks like a formula is quoted with '."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in table:
+        writer.writerow({k: _defused(v) if k in _CSV_TEXT_COLUMNS else v for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def json_text(table: Sequence[Mapping[str, Any]]) -> str:
+    """The rows as a JSON array of flat records (``pandas.read_json(path)`` reads it as is)."""
+    return json.dumps(list(table), ensure_ascii=False, indent=1, default=str) + "\n"
+
+
+@dataclass
+class ReportData:
+    """One scored run, ready to render."""
+
+    campaign: str
+    run: Mapping[str, Any]
+    table: list[dict[str, Any]]
+    notes: list[str] = field(default_factory=list)
+
+    def of_tier(self, tier: int) -> list[dict[str, Any]]:
+        return [row for row in self.table if row["tier"] == tier]
+
+    def status_counts(self) -> Counter[str]:
+        return Counter(row["status"] for row in self.table)
+
+    def mean_score(self, tier: int) -> float | None:
+        scores = [row["score"] for row in self.of_tier(tier) if row["score"] is not None]
+        return round(sum(scores) / len(scores), 1) if scores else None
+
+    def flag_counts(self) -> Counter[str]:
+        return Counter(f for row in self.table for f in row["flags"].split(";") if f)
+
+    def anchor_counts(self, tier: int) -> dict[str, int]:
+        counted = Counter(row["anchor_class"] for row in self.of_tier(tier) if row["anchor_class"])
+        return {name: counted.get(name, 0) for name in ANCHOR_CLASSES}
+
+    def histogram(self) -> list[int]:
+        bins = [0] * HISTOGRAM_BINS
+        for row in self.table:
+            if row["score"] is not None:
+                bins[min(int(row["score"] // (100 / HISTOGRAM_BINS)), HISTOGRAM_BINS - 1)] += 1
+        return bins
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of the HTML report: ``body`` is HTML whose crawled text is already escaped."""
+
+    id: str
+    title: str
+    body: str
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _url_cell(url: str | None) -> str:
+    if not url:
+        return ""
+    if is_http_url(url):
+        return f'<a href="{_e(url)}" rel="noopener noreferrer nofollow">{_e(url)}</a>'
+    return _e(url)
+
+
+def svg_bars(
+    items: Sequence[tuple[str, float | None]],
+    *,
+    title: str,
+    width: int = 560,
+    bar_height: int = 22,
+    label_width: int = 130,
+    unit: str = "",
+) -> str:
+    """A horizontal bar chart as inline SVG: one bar per (label, value), value printed at its end."""
+    height = bar_height * len(items) + 10
+    top = max((value or 0 for _, value in items), default=0) or 1
+    span = width - label_width - 60
+    parts = [
+        (
+            f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" '
+            f'height="{height}" viewBox="0 0 {width} {height}" aria-label="{_e(title)}">'
+            f"<title>{_e(title)}</title>"
+        )
+    ]
+    for i, (label, value) in enumerate(items):
+        y = 5 + i * bar_height
+        length = round(span * (value or 0) / top, 1)
+        parts.append(
+            f'<text x="{label_width - 6}" y="{y + bar_height * 0.68:.1f}" text-anchor="end">'
+            f"{_e(label)}</text>"
+            f'<rect x="{label_width}" y="{y + 3}" width="{length:g}" height="{bar_height - 6}" '
+            f'class="bar"/><text x="{label_width + length + 5:g}" '
+            f'y="{y + bar_height * 0.68:.1f}" class="value">{_e(_number(value))}{_e(unit)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
+def _summary(data: ReportData) -> Section:
+    counts = data.status_counts()
+    tiles: list[tuple[str, float | None]] = [("placements", len(data.table))]
+    tiles += [(status.replace("_", " "), counts.get(status, 0)) for status in STATUS_ORDER]
+    tiles += [(f"avg score tier {t}", data.mean_score(t)) for t in (1, 2)]
+    body = '<div class="tiles">' + "".join(
+        f'<div class="tile" data-metric="{_e(label)}"><span class="num">{_e(_number(value))}'
+        f'</span><span class="label">{_e(label)}</span></div>'
+        for label, value in tiles
+    )
+    body += "</div>"
+    flags = data.flag_counts()
+    if flags:
+        body += '<p class="flags-line">Flags: ' + ", ".join(
+            f'<span class="flag">{_e(flag)}</span> {n}' for flag, n in flags.most_common()
+        )
+        body += "</p>"
+    return Section("summary", "Summary", body)
+
+
+def _anchors(data: ReportData) -> Section | None:
+    scoring = data.run.get("scoring") or {}
+    charts = []
+    for tier in (1, 2):
+        counts = data.anchor_counts(tier)
+        total = sum(counts.values())
+        if not total:
+            continue
+        items = [(name.replace("_", " "), 100 * n / total) for name, n in counts.items()]
+        chart = svg_bars(items, title=f"Tier-{tier} anchor classes (% of found links)", unit="%")
+        note = ""
+        anchors = (scoring.get("anchors") or {}).get(str(tier)) or {}
+        if anchors.get("exact_match_overuse"):
+            note = (
+                f'<p class="warn">exact_match_overuse: '
+                f"{100 * anchors.get('exact_match_share', 0):.0f}% of tier-{tier} anchors are "
+                "exact-match keywords</p>"
+            )
+        charts.append(f"<figure><figcaption>Tier {tier}, {total} found links</figcaption>")
+        charts.append(chart + note + "</figure>")
+    if not charts:
+        return None
+    return Section("anchors", "Anchor-text distribution", "".join(charts))
+
+
+def _histogram(data: ReportData) -> Section:
+    step = 100 // HISTOGRAM_BINS
+    labels = [
+        f"{i * step}-{i * step + step - (1 if i < HISTOGRAM_BINS - 1 else 0)}"
+        for i in range(HISTOGRAM_BINS)
+    ]
+    items = list(zip(labels, data.histogram()))
+    return Section(
+        "histogram", "Score histogram", svg_bars(items, title="Placements per score band")
+    )
+
+
+def _tier1(data: ReportData) -> Section | None:
+    tier1 = data.of_tier(1)
+    if not tier1:
+        return None
+    tier2_by_target: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in data.of_tier(2):
+        tier2_by_target[match_key(row["target"] or "")].append(row)
+    lines = []
+    for row in sorted(tier1, key=lambda r: -(r["score"] or 0)):
+        supporters = tier2_by_target.get(match_key(row["url"] or ""), [])
+        live = sum(1 for s in supporters if s["status"] == "live")
+        mean = (
+            _number(sum(s["score"] or 0 for s in supporters) / len(supporters))
+            if supporters
+            else "-"
+        )
+        lines.append(
+            f'<tr><td>{_url_cell(row["url"])}</td><td class="st-{_e(row["status"])}">'
+            f'{_e(row["status"])}</td><td class="n">{_e(_number(row["score"]))}</td>'
+            f'<td class="n">{live} / {len(supporters)}</td><td class="n">{_e(mean)}</td>'
+            f'<td class="n">{_e(_number(_pct(row["support"])))}</td>'
+            f"<td>{_flags_cell(row['flags'])}</td></tr>"
+        )
+    body = (
+        '<table class="t1"><thead><tr><th>Tier-1 page</th><th>Status</th><th>Score</th>'
+        "<th>Live tier-2 / planned</th><th>Avg tier-2 score</th><th>Support</th><th>Flags</th>"
+        "</tr></thead><tbody>" + "".join(lines) + "</tbody></table>"
+    )
+    return Section("tier1", "Tier-1 pages and their tier-2 support", body)
+
+
+def _pct(value: float | None) -> float | None:
+    return None if value is None else round(100 * value, 1)
+
+
+def _flags_cell(flags: str) -> str:
+    return " ".join(f'<span class="flag">{_e(f)}</span>' for f in flags.split(";") if f)
+
+
+_PLACEMENT_HEADERS = (
+    ("tier", "Tier", "n"),
+    ("url", "Page", "s"),
+    ("target", "Target", "s"),
+    ("status", "Status", "s"),
+    ("score", "Score", "n"),
+    ("relevance", "Rel.", "n"),
+    ("placement", "Place.", "n"),
+    ("attributes", "Attr.", "n"),
+    ("indexability", "Index.", "n"),
+    ("anchor", "Anchor", "n"),
+    ("anchor_text", "Anchor text", "s"),
+    ("anchor_class", "Anchor class", "s"),
+    ("flags", "Flags", "s"),
+    ("explanation", "Why", "s"),
+)
+
+
+def _placement_cell(row: Mapping[str, Any], column: str) -> str:
+    value = row[column]
+    if column in ("url", "target"):
+        return _url_cell(value)
+    if column == "flags":
+        return _flags_cell(value)
+    if column in COMPONENT_COLUMNS:
+        return _e(_number(_pct(value)))
+    if column == "score":
+        return _e(_number(value))
+    return _e(value)
+
+
+def _placements(data: ReportData) -> Section:
+    head = "".join(
+        f'<th data-type="{kind}" tabindex="0">{_e(title)}</th>'
+        for _, title, kind in _PLACEMENT_HEADERS
+    )
+    body_rows = []
+    for row in sorted(data.table, key=lambda r: -(r["score"] or 0)):
+        cells = "".join(
+            f'<td data-v="{_e(row[col] if row[col] is not None else "")}"'
+            f"{' class=n' if kind == 'n' else ''}>{_placement_cell(row, col)}</td>"
+            for col, _, kind in _PLACEMENT_HEADERS
+        )
+        body_rows.append(f'<tr class="st-{_e(row["status"])}">{cells}</tr>')
+    body = (
+        '<p class="hint">Components as % of their best (100). Click a column to sort.</p>'
+        f'<table id="placements" class="sortable"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body_rows)}</tbody></table>"
+    )
+    return Section("placements", "All placements", body)
+
+
+# The report's sections, top to bottom.
+SECTIONS: list[Callable[[ReportData], Section | None]] = [
+    _summary,
+    _anchors,
+    _histogram,
+    _tier1,
+    _placements,
+]
+
+
+def _script_hash(template: str) -> str:
+    # The page's Content-Security-Policy runs only the template's own script,
+    # so even a script that slipped into the page would stay inert.
+    script = template.split("<script>", 1)[1].split("</script>", 1)[0].replace("$$", "$")
+    digest = hashlib.sha256(script.encode("utf-8")).digest()
+    return "sha256-" + base64.b64encode(digest).decode("ascii")
+
+
+def render_html(
+    template: str,
+    data: ReportData,
+    sections: Iterable[Callable[[ReportData], Section | None]] | None = None,
+) -> str:
+    """The report as one HTML page: ``template`` (a ``string.Template``) filled with the sections."""
+    built = [s for s in (make(data) for make in (sections or SECTIONS)) if s is not None]
+    nav = " · ".join(f'<a href="#{_e(s.id)}">{_e(s.title)}</a>' for s in built)
+    body = "".join(
+        f'<section id="{_e(s.id)}"><h2>{_e(s.title)}</h2>{s.body}</section>' for s in built
+    )
+    run = data.run
+    scoring = run.get("scoring") or {}
+    weights = scoring.get("weights") or {}
+    meta = (
+        f"Run <code>{_e(run.get('_id'))}</code>, started {_e(run.get('started_at'))}, "
+        f"scored {_e(scoring.get('scored_at'))}. Weights: "
+        + ", ".join(f"{_e(k)} {_e(_number(v))}" for k, v in weights.items())
+    )
+    notes = "".join(f'<p class="warn">{_e(note)}</p>' for note in data.notes)
+    return Template(template).substitute(
+        script_hash=_script_hash(template),
+        title=_e(f"tiercrawl report: {data.campaign}"),
+        campaign=_e(data.campaign),
+        meta=meta,
+        notes=notes,
+        nav=nav,
+        sections=body,
+    )
