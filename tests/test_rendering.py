@@ -1,0 +1,260 @@
+"""Rendering end to end: real crawls of the JavaScript test web with a real Chromium."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scrapy.settings import Settings
+
+from tests.conftest import scrapy_crawl
+from tests.jssite import PAGES, JsWeb, require_browser
+from tiercrawl import settings as project_settings
+from tiercrawl.exceptions import UsageError
+from tiercrawl.rendering import RENDER_SLOT, BrowserRequestFilter, RenderConfig, RenderingAddon
+from tiercrawl.store import Store, open_store
+
+RENDER_SETTINGS = {
+    "TIERCRAWL_RENDER_TIMEOUT": "5",
+    "TIERCRAWL_RENDER_SETTLE": "5",
+    # Chromium may only talk to the loopback test web.
+    "TIERCRAWL_RENDER_ALLOWED_HOSTS": "127.0.0.0/8,localhost",
+}
+TIMED_OUT = (
+    "target_absent: 1 of 1 expected links not in the raw HTML, 1 scripts; render failed: timeout"
+)
+
+
+class Crawl:
+    def __init__(self, store: Store, run: dict[str, Any], web: JsWeb) -> None:
+        self.store, self.run, self.web = store, run, web
+        self.stats: dict[str, Any] = run["stats"]
+
+    def page(self, name: str) -> dict[str, Any]:
+        url = self.web.url(name) if name != "product" else self.web.target
+        docs = list(self.store.pages.find({"run_id": self.run["_id"], "url": url}))
+        assert len(docs) == 1, f"{url}: {len(docs)} pages documents"
+        return docs[0]
+
+    def links(self, name: str) -> list[dict[str, Any]]:
+        query = {"run_id": self.run["_id"], "source_url": self.web.url(name)}
+        return list(self.store.links.find(query).sort("position", 1))
+
+    def rendered(self) -> set[str]:
+        return {name for name in [*PAGES, "product"] if self.page(name)["rendered"]}
+
+
+@pytest.fixture(scope="module")
+def jsweb() -> Iterator[JsWeb]:
+    web = JsWeb().start()
+    yield web
+    web.stop()
+
+
+def _crawl(
+    web: JsWeb, mongo_server: str, tmp: Path, mode: str, **settings: str
+) -> Iterator[Crawl]:
+    require_browser()
+    campaign = tmp / f"js-{mode}.yaml"
+    campaign.write_text(web.campaign_yaml(f"js-{mode}"), encoding="utf-8")
+    uri = f"{mongo_server}/render_{mode}"
+    hits_before = dict(web.js.hits)
+    result = scrapy_crawl(
+        campaign, uri, "-a", f"render={mode}", settings={**RENDER_SETTINGS, **settings}
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    store = open_store(uri)
+    run = store.latest_run(f"js-{mode}")
+    assert run is not None, result.stderr[-4000:]
+    crawl = Crawl(store, run, web)
+    crawl.hits = {k: v - hits_before.get(k, 0) for k, v in web.js.hits.items()}  # type: ignore[attr-defined]
+    yield crawl
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def auto(
+    jsweb: JsWeb, mongo_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Crawl]:
+    yield from _crawl(jsweb, mongo_server, tmp_path_factory.mktemp("auto"), "auto")
+
+
+@pytest.fixture(scope="module")
+def always(
+    jsweb: JsWeb, mongo_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Crawl]:
+    yield from _crawl(
+        jsweb,
+        mongo_server,
+        tmp_path_factory.mktemp("always"),
+        "always",
+        TIERCRAWL_RENDER_PAGES_PER_CONTEXT="3",
+    )
+
+
+@pytest.fixture(scope="module")
+def never(
+    jsweb: JsWeb, mongo_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Crawl]:
+    yield from _crawl(jsweb, mongo_server, tmp_path_factory.mktemp("never"), "never")
+
+
+# --- auto ------------------------------------------------------------------------------
+
+
+@pytest.mark.requires_browser
+def test_auto_renders_exactly_the_pages_that_need_it(auto: Crawl) -> None:
+    assert auto.rendered() == {"inner", "create", "late", "fetched", "shell", "swap", "comments"}
+    # Not rendered: links present raw, no script, an error page, the target page, and the
+    # page whose render timed out.
+    for name in ("static", "scripted", "removed", "gone", "product"):
+        assert auto.page(name)["render_reason"] is None, name
+    assert auto.stats["tiercrawl/render/requested"] == 8
+    assert auto.stats["tiercrawl/render/rendered"] == 7
+
+
+@pytest.mark.requires_browser
+def test_auto_says_why_each_page_was_rendered(auto: Crawl) -> None:
+    absent = "target_absent: 1 of 1 expected links not in the raw HTML, 1 scripts"
+    for name in ("create", "late", "fetched", "swap"):
+        assert auto.page(name)["render_reason"] == absent, name
+    assert auto.page("inner")["render_reason"] == absent.replace("1 scripts", "2 scripts")
+    assert auto.page("shell")["render_reason"] == "app_shell: #root, 0 characters of text"
+    assert (
+        auto.page("comments")["render_reason"]
+        == "noscript: Please enable JavaScript to view the comments."
+    )
+
+
+@pytest.mark.parametrize("name", ["inner", "create", "late", "fetched", "shell", "swap"])
+@pytest.mark.requires_browser
+def test_auto_finds_script_inserted_targets_as_rendered_only(auto: Crawl, name: str) -> None:
+    targets = [link for link in auto.links(name) if link["url"] == auto.web.target]
+    assert len(targets) == 1, auto.links(name)
+    assert targets[0]["rendered_only"] is True
+    assert targets[0]["anchor_text"] == "Acme cordless drill"
+    placement = auto.store.placements.find_one(
+        {"run_id": auto.run["_id"], "url": auto.web.url(name)}
+    )
+    assert placement is not None
+    assert placement["found"] is True
+
+
+@pytest.mark.requires_browser
+def test_auto_keeps_raw_links_raw_and_reports_removed_ones(auto: Crawl) -> None:
+    comments = {link["url"]: link["rendered_only"] for link in auto.links("comments")}
+    assert comments == {auto.web.target: False, auto.web.url("my-drill-blog"): True}
+    swap = auto.page("swap")
+    assert [link["url"] for link in swap["removed_links"]] == [auto.web.url("partner")]
+    assert swap["removed_links"][0]["anchor_text"] == "Partner tools"
+    assert auto.web.url("partner") not in {link["url"] for link in auto.links("swap")}
+    assert auto.page("static")["removed_links"] == []
+
+
+@pytest.mark.requires_browser
+def test_a_timed_out_render_falls_back_to_the_raw_page(auto: Crawl) -> None:
+    hang = auto.page("hang")
+    assert (hang["rendered"], hang["status"], hang["error"]) == (False, 200, None)
+    assert hang["render_reason"] == TIMED_OUT
+    assert [(link["url"], link["rendered_only"]) for link in auto.links("hang")] == [
+        (auto.web.url("static"), False)
+    ]
+    assert auto.stats["tiercrawl/render/failed/timeout"] == 1
+
+
+@pytest.mark.requires_browser
+def test_the_browser_fetches_no_images_and_no_foreign_host(auto: Crawl) -> None:
+    assert "/pixel.png" not in auto.hits  # type: ignore[attr-defined]
+    # The image and the script on 192.0.2.1 (inner.html) were aborted in the browser.
+    assert auto.stats["playwright/request_count/aborted"] == 2
+    assert auto.hits["/links.json"] == 1  # type: ignore[attr-defined]
+    assert auto.stats["playwright/page_count"] == auto.stats["playwright/page_count/closed"]
+
+
+# --- always / never --------------------------------------------------------------------
+
+
+@pytest.mark.requires_browser
+def test_always_renders_every_html_page_and_recycles_contexts(always: Crawl) -> None:
+    reasons = {name: always.page(name)["render_reason"] for name in PAGES}
+    assert always.rendered() == {*PAGES, "product"} - {"hang"}, reasons
+    assert always.page("static")["render_reason"] == "always"
+    assert always.page("hang")["render_reason"] == "always; render failed: timeout"
+    # 13 renders, 3 per context: 5 contexts, each closed once its renders were done
+    # (the last one by the handler at the end).
+    assert always.stats["playwright/context_count"] == 5
+    assert always.stats["tiercrawl/render/contexts_closed"] == 4
+    assert always.stats["playwright/page_count"] == always.stats["playwright/page_count/closed"]
+
+
+@pytest.mark.requires_browser
+def test_always_reports_a_target_link_that_scripts_remove(always: Crawl) -> None:
+    removed = always.page("removed")
+    assert [link["url"] for link in removed["removed_links"]] == [always.web.target]
+    assert always.web.target not in {link["url"] for link in always.links("removed")}
+    assert all(not link["rendered_only"] for link in always.links("static"))
+
+
+@pytest.mark.requires_browser
+def test_never_renders_nothing_and_starts_no_browser(never: Crawl) -> None:
+    assert never.rendered() == set()
+    assert all(never.page(name)["render_reason"] is None for name in PAGES)
+    assert not any(key.startswith(("playwright/", "tiercrawl/render/")) for key in never.stats)
+    assert never.hits.get("/links.json", 0) == 0  # type: ignore[attr-defined]
+
+
+# --- settings --------------------------------------------------------------------------
+
+
+def _settings(**values: Any) -> Settings:
+    settings = Settings()
+    settings.setmodule(project_settings, priority="project")
+    for name, value in values.items():
+        settings.set(name, value, priority="cmdline")
+    return settings
+
+
+def test_addon_configures_scrapy_playwright(tmp_path: Path) -> None:
+    browser = tmp_path / "chrome"
+    browser.write_text("")
+    settings = _settings(TIERCRAWL_BROWSER_PATH=str(browser), TIERCRAWL_RENDER_CONCURRENCY=6)
+    settings.set("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT", 1234, priority="project")
+    RenderingAddon().update_settings(settings)
+    launch = settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS")
+    assert launch["executable_path"] == str(browser)
+    assert "--disable-background-networking" in launch["args"]
+    assert settings.getint("PLAYWRIGHT_MAX_PAGES_PER_CONTEXT") == 6
+    assert settings.getdict("DOWNLOAD_SLOTS")[RENDER_SLOT] == {"concurrency": 6, "delay": 0}
+    # A user's own PLAYWRIGHT_* setting wins over the translated one.
+    assert settings.getint("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT") == 1234
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"TIERCRAWL_RENDER": "sometimes"}, "expected one of auto, always, never"),
+        ({"TIERCRAWL_BROWSER_PATH": "/nonexistent/chromium"}, "does not exist"),
+        ({"TIERCRAWL_RENDER_PAGES_PER_CONTEXT": 0}, "must be positive"),
+        ({"TIERCRAWL_RENDER_ALLOWED_HOSTS": [" "]}, "an empty entry"),
+    ],
+)
+def test_bad_rendering_settings_fail_at_startup(values: dict[str, Any], message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        RenderConfig.from_settings(_settings(**values))
+
+
+def test_request_filter_blocks_heavy_types_and_foreign_hosts() -> None:
+    keep = BrowserRequestFilter(frozenset({"image"}), ("127.0.0.0/8", "example.org"))
+
+    class Req:
+        def __init__(self, url: str, resource_type: str = "script") -> None:
+            self.url, self.resource_type = url, resource_type
+
+    assert keep(Req("http://127.0.0.9:81/x.png", "image"))  # type: ignore[arg-type]
+    assert not keep(Req("http://127.0.0.9:81/app.js"))  # type: ignore[arg-type]
+    assert not keep(Req("https://cdn.example.org/app.js"))  # type: ignore[arg-type]
+    assert keep(Req("https://example.org.evil.test/app.js"))  # type: ignore[arg-type]
+    assert keep(Req("http://192.0.2.1/widget.js"))  # type: ignore[arg-type]
+    assert not keep(Req("data:text/javascript,1"))  # type: ignore[arg-type]
