@@ -1,0 +1,1 @@
+"""Helpers of ``bench/crawl_bench.py``: the generated site, nginx, the contenders, measuring."""
