@@ -27,7 +27,9 @@ _POLL_SECONDS = 2.0
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("status", help="a run's state, shard by shard across nodes")
-    parser.add_argument("run", nargs="?", default=None, help="a run id (default: the newest run)")
+    parser.add_argument(
+        "run_id", nargs="?", default=None, metavar="RUN", help="a run id (default: the newest run)"
+    )
     parser.add_argument("--campaign", default=None, help="the newest run of this campaign")
     parser.add_argument(
         "--node",
@@ -136,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     store = open_store_from(args)
     given = {node.url: node for node in map(ScrapydNode.from_url, args.node)}
     deadline = time.monotonic() + (args.wait or 0)
-    run_doc = _find_run(store, args.run, args.campaign)
+    run_doc = _find_run(store, args.run_id, args.campaign)
     while True:
         states = _job_states(run_doc, given)
         if _reconcile(store, run_doc, states):
