@@ -12,7 +12,6 @@ placement is written exactly once, after every page is stored.
 from __future__ import annotations
 
 import logging
-import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -35,8 +34,6 @@ __all__ = [
     "lose_shard",
     "set_shard_job",
     "start_shard",
-    "unfinished_run",
-    "wait_for_run",
 ]
 
 logger = logging.getLogger(__name__)
@@ -182,37 +179,6 @@ def _finalise(
     )
     logger.info("run %s %s", run_id, status)
     return status
-
-
-def unfinished_run(store: Store, campaign: str) -> dict[str, Any] | None:
-    """The campaign's newest run if it is still under way, else None.
-
-    Scoring an older run while a newer one is crawling would report stale
-    results as current, so ``tiercrawl score`` waits for this run or refuses.
-    """
-    newest = store.runs.find_one({"campaign": campaign}, sort=[("started_at", -1)])
-    if newest is None or newest.get("finished_at") is not None:
-        return None
-    return newest
-
-
-def wait_for_run(
-    store: Store, run_id: str, timeout: float, *, poll_interval: float = 2.0
-) -> dict[str, Any]:
-    """Wait until run ``run_id`` is finalised; raise `TiercrawlError` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        run = store.runs.find_one({"_id": run_id}, {"campaign_spec": 0})
-        if run is None:
-            raise TiercrawlError(f"no run {run_id}")
-        if run.get("finished_at") is not None:
-            return run
-        if time.monotonic() >= deadline:
-            raise TiercrawlError(
-                f"run {run_id} is still {run['status']} after {timeout:g}s "
-                f"(see `tiercrawl status {run_id}`)"
-            )
-        time.sleep(poll_interval)
 
 
 def _now() -> datetime:
