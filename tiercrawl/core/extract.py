@@ -148,7 +148,8 @@ class _Walk:
         self.links: list[_Link] = []
 
     def emit(self, text: str | None, block: Block, para: Block, hidden: bool, link: bool) -> None:
-        if not text:
+        # Hidden prose stays out of contexts; a hidden link still needs its anchor.
+        if not text or (hidden and not link):
             return
         folded = _WS.sub(" ", text)
         if self.space and folded[0] == " ":
@@ -331,14 +332,8 @@ def extract_page(html: str | bytes, url: str, *, context_chars: int = 300) -> Pa
     walk = _Walk()
     top = walk.run(root, base_url)
     text = "".join(walk.chunks)
-    body = (
-        next((b for b in top.children[0].children if b.tag == "body"), None)
-        if top.children
-        else None
-    )
-    body = body or top
-    content = find_content(walk.blocks, body)
-    content_start = min(b.start for b in content)
+    content = find_content(walk.blocks)
+    content_start = min((b.start for b in content), default=0)
     page_domain = registered_domain(url)
     links: list[LinkFacts] = []
     for position, link in enumerate(walk.links):
@@ -352,7 +347,7 @@ def extract_page(html: str | bytes, url: str, *, context_chars: int = 300) -> Pa
         meta_robots=robots,
         canonical=canonical,
         base_url=base_url,
-        main_text=_main_text(text, content),
+        main_text=_main_text(text, content or [top]),
         outbound_links=sum(link.external for link in links),
         links=links,
     )
@@ -370,6 +365,7 @@ def _link_facts(
     el = link.el
     anchor = text[link.start : link.end].strip()
     kind = "text"
+    has_text = bool(anchor)
     if el.tag == "area":
         anchor = _fold(el.get("alt"))
         kind = "image" if anchor else "empty"
@@ -389,7 +385,7 @@ def _link_facts(
         nofollow="nofollow" in rel,
         sponsored="sponsored" in rel,
         ugc="ugc" in rel,
-        region=classify(link.block, content, content_start),
+        region=classify(link.block, content, content_start, has_text=has_text),
         position=position,
         context=_context(text, block, link.start, link.end, context_chars) or anchor,
         hidden=link.hidden,

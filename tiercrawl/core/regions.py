@@ -181,15 +181,15 @@ _MIN_PARAGRAPH = 25
 _ANCESTOR_SHARE = (1.0, 0.5, 1 / 6)
 
 
-def find_content(blocks: Iterable[Block], body: Block) -> list[Block]:
+def find_content(blocks: Iterable[Block]) -> list[Block]:
     """The blocks holding the page's main content, best first.
 
     Readability's method: every paragraph-like block with enough non-link text
     gives points (more for longer text and commas) to its parent, grandparent and
     great-grandparent; a candidate's points are discounted by its link density and
     weighted by its tag and id/class. Siblings of the winner that score well join
-    it (articles split into lead and body). With no paragraph at all, the whole
-    body is the content.
+    it (articles split into lead and body). With no paragraph at all, the list is
+    empty: the page has no detectable main text.
     """
     blocks_list = list(blocks)
     candidates: dict[int, Block] = {}
@@ -207,16 +207,16 @@ def find_content(blocks: Iterable[Block], body: Block) -> list[Block]:
             ancestor.score += points * share
             ancestor = ancestor.parent
     if not candidates:
-        return [body]
+        return []
     for cand in candidates.values():
         cand.score *= 1 - cand.link_density
     top = max(candidates.values(), key=lambda b: b.score)
     if top.score <= 0:
-        return [body]
+        return []
     good = _good_text(blocks_list)
     while (
         top.parent is not None
-        and top.parent is not body.parent
+        and top.parent.parent is not None
         and _boilerplate_marker(top.parent) is None
         and good.get(id(top.parent), 0) > good.get(id(top), 0) * CLIMB
         and top.parent.link_density < 0.4
@@ -272,6 +272,7 @@ def _boilerplate_marker(block: Block) -> str | None:
 
 
 _MIN_RUNNING_TEXT = 20
+_MIN_STRAY_TEXT = 100
 
 
 def _paragraph_of(block: Block) -> Block:
@@ -283,14 +284,17 @@ def _paragraph_of(block: Block) -> Block:
     return block
 
 
-def classify(block: Block, content: list[Block], content_start: int) -> str:
+def classify(block: Block, content: list[Block], content_start: int, *, has_text: bool) -> str:
     """The region of a link whose innermost element is ``block``.
 
-    Markers on ancestors of the content area are ignored: a wrapper called
-    ``content-with-sidebar`` holds the content, it is not a sidebar.
+    ``has_text`` says whether the link shows text (not only an image). Markers on
+    ancestors of the content area are ignored: a wrapper called
+    ``content-with-sidebar`` holds the content, it is not a sidebar. With no
+    detected content area, every link outside a marked region is content.
     """
     para = _paragraph_of(block)
     marker: str | None = None
+    in_article = False
     node: Block | None = block
     while node is not None:
         if node in content:
@@ -298,12 +302,21 @@ def classify(block: Block, content: list[Block], content_start: int) -> str:
                 return marker
             # A paragraph that is only links ("Read also: ...", a list of related
             # stories) inside the article is a teaser block, not running text.
-            if para.own_text < _MIN_RUNNING_TEXT:
+            if has_text and para.own_text < _MIN_RUNNING_TEXT:
                 return "aside"
             return "content"
         if marker is None:
             marker = _boilerplate_marker(node)
+        in_article = in_article or node.tag == "article"
         node = node.parent
     if marker is not None:
         return marker
-    return "nav" if block.start < content_start else "aside"
+    if not content:
+        return "content"
+    # Running text outside the detected area: an article split over several columns.
+    if para.own_text >= _MIN_STRAY_TEXT and para.own_link * 2 < para.own_text:
+        return "content"
+    # An article's own header (byline, category) or a teaser card is no navigation.
+    if in_article or block.start >= content_start:
+        return "aside"
+    return "nav"

@@ -1,0 +1,265 @@
+"""Link and page facts: golden pages, then one fact per test."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+from tiercrawl.core.extract import MAIN_TEXT_LIMIT, extract_page
+
+PAGES = Path(__file__).parent.parent / "data" / "pages"
+# The URL each golden page is read as (its final URL).
+PAGE_URLS = {
+    "blog_post": "https://blog.example.org/reviews/best-drills?ref=feed",
+    "plain_layout": "http://www.example.de/tests/bohrmaschinen.html",
+}
+
+
+def _links(html: str, url: str = "https://site.example.com/page") -> list[dict[str, object]]:
+    return [asdict(link) for link in extract_page(html, url).links]
+
+
+@pytest.mark.parametrize("name", sorted(PAGE_URLS))
+def test_golden_page(name: str) -> None:
+    expected = [
+        json.loads(line)
+        for line in (PAGES / f"{name}.expected.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    got = _links((PAGES / f"{name}.html").read_bytes().decode("latin-1"), PAGE_URLS[name])
+    assert got == expected
+
+
+def test_golden_page_facts() -> None:
+    page = extract_page((PAGES / "blog_post.html").read_bytes(), PAGE_URLS["blog_post"])
+    assert page.title == "Best Cordless Drills of the Year | Tool Blog"
+    assert page.lang == "en-GB"
+    assert page.meta_robots == ["index", "follow", "noarchive"]
+    assert page.base_url == "https://blog.example.org/reviews/"
+    assert page.canonical == "https://blog.example.org/reviews/best-drills"
+    assert page.outbound_links == sum(link.external for link in page.links) == 8
+    assert page.main_text.startswith("We tested twenty drills")
+    assert "Popular posts" not in page.main_text
+    assert "not a link" not in page.main_text
+
+
+def test_plain_page_facts() -> None:
+    page = extract_page((PAGES / "plain_layout.html").read_bytes(), PAGE_URLS["plain_layout"])
+    assert page.lang == "de"  # from <meta http-equiv=content-language>
+    assert page.meta_robots == ["noindex"]
+    assert page.canonical is None
+    assert page.base_url == PAGE_URLS["plain_layout"]
+    assert "zwölf Akku-Bohrschrauber" in page.main_text
+
+
+def test_non_http_links_are_left_out_and_positions_count_kept_links() -> None:
+    links = _links(
+        '<p><a href="mailto:a@b.c">mail</a><a href="javascript:go()">js</a>'
+        '<a href="tel:123">call</a><a href="/one">one</a><a>no href</a>'
+        '<a href="ftp://x.example.com/">ftp</a><a href="two">two</a></p>'
+    )
+    assert [(link["anchor_text"], link["position"]) for link in links] == [("one", 0), ("two", 1)]
+    assert links[1]["url"] == "https://site.example.com/two"
+
+
+def test_relative_base_href_resolves_against_the_page_url() -> None:
+    page = extract_page(
+        '<head><base href="/docs/v2/"></head><a href="intro">x</a>',
+        "https://site.example.com/a/b",
+    )
+    assert page.base_url == "https://site.example.com/docs/v2/"
+    assert page.links[0].url == "https://site.example.com/docs/v2/intro"
+    assert page.links[0].href == "intro"
+
+
+def test_external_compares_registered_domains() -> None:
+    links = _links(
+        '<a href="https://www.example.com/">www</a><a href="https://blog.example.co.uk/">uk</a>',
+        "https://shop.example.com/x",
+    )
+    assert [(link["domain"], link["external"]) for link in links] == [
+        ("example.com", False),
+        ("example.co.uk", True),
+    ]
+
+
+def test_anchor_kinds() -> None:
+    links = _links(
+        '<a href="/t"> Some\n  <b>bold</b>\ttext </a>'
+        '<a href="/i"><img src="x.png" alt=" Logo  of ACME "></a>'
+        '<a href="/e"><img src="x.png"></a>'
+        '<a href="/ti"><img src="x.png" alt="ignored"> caption</a>'
+    )
+    assert [(link["anchor_text"], link["anchor_kind"]) for link in links] == [
+        ("Some bold text", "text"),
+        ("Logo of ACME", "image"),
+        ("", "empty"),
+        ("caption", "text"),
+    ]
+
+
+def test_rel_tokens_are_lower_cased_and_flagged() -> None:
+    (link,) = _links('<a href="/x" rel=" NoFollow  Sponsored UGC noopener">x</a>')
+    assert link["rel"] == ["nofollow", "sponsored", "ugc", "noopener"]
+    assert link["nofollow"]
+    assert link["sponsored"]
+    assert link["ugc"]
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        '<a href="/x" style="DISPLAY: none">x</a>',
+        '<div style="visibility:hidden"><a href="/x">x</a></div>',
+        '<span style="font-size: 0px"><a href="/x">x</a></span>',
+        '<a href="/x" style="opacity:0">x</a>',
+        '<div style="position:absolute;left:-9999px"><a href="/x">x</a></div>',
+        '<p style="text-indent: -5000px"><a href="/x">x</a></p>',
+        '<div hidden><a href="/x">x</a></div>',
+        '<div aria-hidden="true"><a href="/x">x</a></div>',
+        '<template><a href="/x">x</a></template>',
+    ],
+)
+def test_hidden_links(markup: str) -> None:
+    (link,) = _links(f"<body>{markup}</body>")
+    assert link["hidden"] is True
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        '<a href="/x" style="font-size:0.9em;opacity:0.8">x</a>',
+        '<noscript><a href="/x">x</a></noscript>',
+        '<div style="margin-left:-10px"><a href="/x">x</a></div>',
+    ],
+)
+def test_visible_links(markup: str) -> None:
+    (link,) = _links(f"<body>{markup}</body>")
+    assert link["hidden"] is False
+
+
+def test_script_and_style_text_stays_out_of_anchor_and_context() -> None:
+    (link,) = _links(
+        "<p>Before <a href='/x'>the <script>var a = 1;</script>anchor"
+        "<style>a{}</style></a> after.</p>"
+    )
+    assert link["anchor_text"] == "the anchor"
+    assert link["context"] == "Before the anchor after."
+
+
+def test_context_is_centred_on_the_anchor_and_cut_at_words() -> None:
+    words = " ".join(f"w{i}" for i in range(400))
+    html = f"<p>{words} <a href='/x'>THE ANCHOR</a> {words}</p>"
+    context = extract_page(html, "https://a.example.com/", context_chars=100).links[0].context
+    assert "THE ANCHOR" in context
+    assert len(context) <= 100
+    before, after = context.split("THE ANCHOR")
+    assert abs(len(before) - len(after)) < 12
+    assert context.split()[0] in words.split()
+    assert context.split()[-1] in words.split()
+
+
+def test_context_comes_from_the_enclosing_block() -> None:
+    (link,) = _links("<div><p>Other paragraph.</p><p>See <a href='/x'>this</a> here.</p></div>")
+    assert link["context"] == "See this here."
+
+
+def test_bytes_use_the_meta_charset() -> None:
+    html = '<meta charset="windows-1252"><p><a href="/x">Caf\xe9 cr\xe8me</a></p>'
+    page = extract_page(html.encode("cp1252"), "https://a.example.com/")
+    assert page.links[0].anchor_text == "Café crème"
+
+
+def test_bytes_without_charset_are_read_as_utf8() -> None:
+    page = extract_page("<a href='/x'>Ærøskøbing</a>".encode(), "https://a.example.com/")
+    assert page.links[0].anchor_text == "Ærøskøbing"
+
+
+def test_xml_declaration_in_text_is_accepted() -> None:
+    html = '<?xml version="1.0" encoding="utf-8"?><html><body><a href="/x">x</a></body></html>'
+    assert len(extract_page(html, "https://a.example.com/").links) == 1
+
+
+@pytest.mark.parametrize("html", ["", "   ", b"", "<html></html>", "just text", "<<<>>>"])
+def test_empty_or_junk_documents(html: str | bytes) -> None:
+    page = extract_page(html, "https://a.example.com/")
+    assert page.links == []
+    assert page.outbound_links == 0
+    assert page.base_url == "https://a.example.com/"
+
+
+def test_broken_markup_is_repaired() -> None:
+    links = _links("<div><p>Unclosed <a href='/a'>first<p>next <a href=/b>second</div></table>")
+    assert [link["url"] for link in links] == [
+        "https://site.example.com/a",
+        "https://site.example.com/b",
+    ]
+
+
+def test_meta_robots_merges_robots_and_googlebot_without_duplicates() -> None:
+    page = extract_page(
+        '<meta name="robots" content="noindex, NOFOLLOW">'
+        '<meta name="googlebot" content="nofollow,noarchive">'
+        '<meta name="bingbot" content="nosnippet">',
+        "https://a.example.com/",
+    )
+    assert page.meta_robots == ["noindex", "nofollow", "noarchive"]
+
+
+def test_word_count_skips_scripts_and_hidden_text() -> None:
+    page = extract_page(
+        "<body><p>one two three</p><script>four five</script>"
+        "<div style='display:none'>six seven</div><noscript>eight</noscript></body>",
+        "https://a.example.com/",
+    )
+    assert page.word_count == 4
+
+
+def test_main_text_is_capped() -> None:
+    html = "<p>" + "word, " * 10000 + "</p>"
+    assert len(extract_page(html, "https://a.example.com/").main_text) == MAIN_TEXT_LIMIT
+
+
+def test_a_typical_page_extracts_in_milliseconds() -> None:
+    items = "".join(f"<li><a href='/n{i}'>Section {i}</a></li>" for i in range(40))
+    paragraphs = "".join(
+        f"<p>Paragraph {i} with some running text, a <a href='https://o{i}.example.com/'>link</a>"
+        f" and more words to read, as articles have. {'filler text ' * 80}</p>"
+        for i in range(30)
+    )
+    html = f"<html><body><nav><ul>{items}</ul></nav><article>{paragraphs}</article></body></html>"
+    assert 25_000 < len(html) < 40_000
+    extract_page(html, "https://a.example.com/")
+    started = time.perf_counter()
+    for _ in range(10):
+        page = extract_page(html, "https://a.example.com/")
+    per_page = (time.perf_counter() - started) / 10
+    assert len(page.links) == 70
+    assert per_page < 0.05  # about 5 ms on an idle machine; slack for busy CI
+
+
+def test_cli_prints_one_json_object_per_link(capsys: pytest.CaptureFixture[str]) -> None:
+    from tiercrawl.cli import main
+
+    path = PAGES / "blog_post.html"
+    assert main(["extract", "--url", PAGE_URLS["blog_post"], str(path)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    expected = (PAGES / "blog_post.expected.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(expected)
+    assert lines[0]["source_url"] == PAGE_URLS["blog_post"]
+    assert {k: v for k, v in lines[4].items() if k != "source_url"} == json.loads(expected[4])
+
+
+def test_cli_reports_an_unreadable_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from tiercrawl.cli import main
+
+    assert main(["extract", "--url", "https://a.example.com/", str(tmp_path / "no.html")]) == 1
+    err = capsys.readouterr().err
+    assert "cannot read" in err
+    assert "no.html" in err
+    assert "Traceback" not in err

@@ -1,0 +1,113 @@
+"""Region classification: markers, the content detection, and how they combine."""
+
+from __future__ import annotations
+
+import pytest
+
+from tiercrawl.core.extract import extract_page
+from tiercrawl.core.regions import marker_of
+
+PROSE = (
+    "This is a long paragraph of running text, written to look like an article, with commas, "
+    "clauses and enough words that it scores as the main content of the page. "
+)
+
+
+def _regions(html: str) -> dict[str, str]:
+    page = extract_page(html, "https://site.example.com/post")
+    return {link.anchor_text: link.region for link in page.links}
+
+
+@pytest.mark.parametrize(
+    ("tag", "role", "id_class", "region"),
+    [
+        ("nav", None, "", "nav"),
+        ("div", "navigation", "", "nav"),
+        ("div", "contentinfo", "", "footer"),
+        ("div", "complementary", "", "aside"),
+        ("div", None, "navbar-content", "nav"),
+        ("div", None, "content-footer", "footer"),
+        ("div", None, "entry-content", "content"),
+        ("div", None, "comment-content", "comments"),
+        ("div", None, "mainMenu", "nav"),
+        ("div", None, "sidebarLeft widget-area", "aside"),
+        ("section", None, "disqus_thread", "comments"),
+        ("div", None, "post-tags", "aside"),
+        ("div", None, "headline", None),
+        ("div", None, "canvas-wrapper", None),
+        ("main", None, "", "content"),
+    ],
+)
+def test_marker_vocabulary(tag: str, role: str | None, id_class: str, region: str | None) -> None:
+    assert marker_of(tag, role, id_class)[0] == region
+
+
+def test_semantic_page() -> None:
+    regions = _regions(
+        "<body><header><a href='/'>Home</a><nav><a href='/a'>Menu A</a></nav></header>"
+        f"<main><article><p>{PROSE}<a href='https://x.example.org/'>in text</a> {PROSE}</p>"
+        "</article></main><aside><a href='/side'>Side</a></aside>"
+        "<footer><a href='/imprint'>Imprint</a></footer></body>"
+    )
+    assert regions == {
+        "Home": "header",
+        "Menu A": "nav",
+        "in text": "content",
+        "Side": "aside",
+        "Imprint": "footer",
+    }
+
+
+def test_header_inside_an_article_is_not_the_site_banner() -> None:
+    regions = _regions(
+        "<body><article><header><h1>Title</h1><p>Filed under "
+        "<a href='/cat'>Category</a></p></header>"
+        f"<div class='entry-content'><p>{PROSE}<a href='/x'>in text</a> {PROSE}</p></div>"
+        "</article></body>"
+    )
+    assert regions["in text"] == "content"
+    assert regions["Category"] not in ("header", "content")
+
+
+def test_page_without_semantic_markup_finds_the_text_block() -> None:
+    menu = "".join(f"<a href='/s{i}'>Section {i}</a><br>" for i in range(10))
+    teasers = "".join(f"<div><a href='/t{i}'>Teaser story number {i}</a></div>" for i in range(5))
+    regions = _regions(
+        f"<body><div>{menu}</div><div><div><p>{PROSE}<a href='https://x.example.org/'>source</a>"
+        f" {PROSE}</p><p>{PROSE}</p></div></div><div>{teasers}</div></body>"
+    )
+    assert regions["source"] == "content"
+    assert regions["Section 3"] == "nav"
+    assert regions["Teaser story number 2"] == "aside"
+
+
+def test_wrapper_named_like_a_sidebar_does_not_swallow_the_content() -> None:
+    regions = _regions(
+        "<body><div class='layout has-sidebar'>"
+        f"<div class='post'><p>{PROSE}<a href='/x'>in text</a> {PROSE}</p></div>"
+        "<div class='sidebar'><a href='/s'>Side</a></div></div></body>"
+    )
+    assert regions == {"in text": "content", "Side": "aside"}
+
+
+def test_comments_inside_the_article() -> None:
+    regions = _regions(
+        f"<body><article><p>{PROSE}<a href='/x'>in text</a> {PROSE}</p>"
+        "<div id='comments'><ol class='commentlist'><li><p>Nice post, I learnt a lot from it, "
+        "thanks for writing. <a href='http://spam.example.net/'>my blog</a></p></li></ol></div>"
+        "</article></body>"
+    )
+    assert regions == {"in text": "content", "my blog": "comments"}
+
+
+def test_link_only_lines_inside_the_article_are_teasers() -> None:
+    regions = _regions(
+        f"<body><article><p>{PROSE}<a href='/x'>in text</a> {PROSE}</p>"
+        "<p>Read also: <a href='/other'>Another story</a></p>"
+        "<p><a href='/img'><img src='a.png' alt='Chart'></a></p></article></body>"
+    )
+    assert regions == {"in text": "content", "Another story": "aside", "Chart": "content"}
+
+
+def test_page_with_no_prose_counts_links_as_content() -> None:
+    assert _regions("<p><a href='/a'>Only link</a></p>") == {"Only link": "content"}
