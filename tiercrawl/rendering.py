@@ -418,12 +418,10 @@ class Renderer:
         names = [cls.__name__ for cls in type(failure.value).__mro__]
         why = error_reason(names, str(failure.value))
         logger.info(
-            "render of %s failed (%s): %s",
+            "render of %s failed (%s): %r",
             meta["tiercrawl_url"],
             why,
-            str(failure.value).splitlines()[0][:200]
-            if str(failure.value)
-            else type(failure.value).__name__,
+            failure.value,
             extra={"spider": self.crawler.spider},
         )
         return self._fall_back(meta[_RAW_ITEM], meta[RENDER_REASON], why)

@@ -10,7 +10,9 @@ Each campaign URL is requested once per run and ends as exactly one ``pages``
 document: a response of any status is kept (``handle_httpstatus_list``), and a
 failure (DNS, refused connection, timeout, robots.txt, too large, redirect
 loop) goes through ``errback`` with its reason. The spider only fetches; the
-extraction happens in ``tiercrawl.pipelines.ExtractPipeline``.
+extraction happens in ``tiercrawl.pipelines.ExtractPipeline``. A page that
+needs JavaScript is fetched again by Chromium, and the rendered page (or the
+raw one, if the render fails) is its item (``tiercrawl.rendering.Renderer``).
 """
 
 from __future__ import annotations
