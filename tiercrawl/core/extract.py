@@ -76,7 +76,6 @@ _HIDDEN_STYLE = re.compile(
     r"display:none|visibility:hidden|font-size:0(?![.\d])|opacity:0(?![.\d])"
     r"|(?:^|;)(?:left|top|right|text-indent|margin-left|margin-top):-\d{3,}"
 )
-_WS = re.compile(r"\s+")
 _META_CHARSET = re.compile(
     rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_:.-]+)""", re.IGNORECASE
 )
@@ -151,17 +150,22 @@ class _Walk:
         # Hidden prose stays out of contexts; a hidden link still needs its anchor.
         if not text or (hidden and not link):
             return
-        folded = _WS.sub(" ", text)
-        if self.space and folded[0] == " ":
-            folded = folded[1:]
-        if not folded:
+        words = text.split()  # str.split beats a regex by far on long text
+        if not words:
+            if not self.space:
+                self.brk()
             return
+        folded = " ".join(words)
+        if text[0].isspace() and not self.space:
+            folded = " " + folded
+        if text[-1].isspace():
+            folded += " "
         self.chunks.append(folded)
         self.pos += len(folded)
         self.space = folded[-1] == " "
         if hidden:
             return
-        size = len(folded.strip())
+        size = len(folded) - folded.count(" ", 0, 1) - folded.endswith(" ")
         if link:
             para.own_link += size
             block.link += size
@@ -169,7 +173,7 @@ class _Walk:
             para.own_text += size
             para.commas += folded.count(",") + folded.count("\uff0c") + folded.count("\u3001")
             block.text += size
-            self.words += len(folded.split())
+            self.words += len(words)
 
     def brk(self) -> None:
         if not self.space:
