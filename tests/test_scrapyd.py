@@ -32,8 +32,6 @@ from tiercrawl.cli import main
 from tiercrawl.scrapyd import ScrapydError, ScrapydNode
 from tiercrawl.store import Store, open_store
 
-pytestmark = pytest.mark.requires_scrapyd
-
 USERNAME = "tiercrawl"
 PASSWORD = "test-only-secret"
 BIN = Path(sys.executable).parent
@@ -180,6 +178,24 @@ def nodes(
             server.stop()
 
 
+def test_node_credentials_come_from_the_url_or_the_environment() -> None:
+    node = ScrapydNode.from_url("http://ops%40acme:p%3Ass@crawl1:6800", env={})
+    assert (node.url, node.username, node.password) == ("http://crawl1:6800/", "ops@acme", "p:ss")
+    assert "p:ss" not in repr(node)
+    env = {"TIERCRAWL_SCRAPYD_USERNAME": "env-user", "TIERCRAWL_SCRAPYD_PASSWORD": "env-pass"}
+    from_env = ScrapydNode.from_url("https://crawl2/scrapyd", env=env)
+    assert (from_env.url, from_env.username, from_env.password) == (
+        "https://crawl2/scrapyd/",
+        "env-user",
+        "env-pass",
+    )
+    assert ScrapydNode.from_url("http://u:p@crawl3:6800/", env=env).username == "u"
+    assert ScrapydNode.from_url("http://crawl3:6800/", env={}).username is None
+    with pytest.raises(ScrapydError, match="http"):
+        ScrapydNode.from_url("crawl4:6800", env={})
+
+
+@pytest.mark.requires_scrapyd
 def test_egg_carries_what_the_spider_needs(egg: Path) -> None:
     names = set(zipfile.ZipFile(egg).namelist())
     assert {
@@ -213,6 +229,7 @@ def test_egg_carries_what_the_spider_needs(egg: Path) -> None:
     assert result.stdout.split() == ["example.co.uk", "tiercrawl.settings"]
 
 
+@pytest.mark.requires_scrapyd
 def test_a_request_without_credentials_is_refused(
     nodes: list[ScrapydServer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -231,6 +248,7 @@ def test_a_request_without_credentials_is_refused(
     assert ScrapydNode.from_url(nodes[1].url).list_spiders("tiercrawl") == ["tiers"]
 
 
+@pytest.mark.requires_scrapyd
 def test_schedule_without_credentials_fails_before_anything_is_stored(
     nodes: list[ScrapydServer],
     shared_db: str,
@@ -285,6 +303,7 @@ def _placements(store: Store, run_id: str) -> dict[tuple[int, str, str], str]:
     return found
 
 
+@pytest.mark.requires_scrapyd
 def test_a_campaign_scheduled_across_two_nodes(
     nodes: list[ScrapydServer],
     shared_db: str,
@@ -354,3 +373,34 @@ def test_a_campaign_scheduled_across_two_nodes(
     b, f = web.blog.base, web.forum.base
     assert placements[(2, f"{f}/t/1", f"{b}/best-drills")] == "live"
     assert placements[(1, f"{b}/best-drills", f"{web.money.base}/drills/")] == "live"
+
+
+@pytest.mark.requires_scrapyd
+def test_a_job_that_never_records_its_shard_fails_the_run(
+    nodes: list[ScrapydServer],
+    mongo_uri: str,
+    web: TestWeb,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A run stored in another database than the nodes' own: its jobs end without a trace."""
+    monkeypatch.setenv("TIERCRAWL_SCRAPYD_USERNAME", USERNAME)
+    monkeypatch.setenv("TIERCRAWL_SCRAPYD_PASSWORD", PASSWORD)
+    path = _campaign(web, tmp_path, "elsewhere")
+    assert main(["schedule", str(path), "--node", nodes[0].url, "--mongo-uri", mongo_uri]) == 0
+    run_id = re.search(r"schedule: run (\S+),", capsys.readouterr().out)[1]  # type: ignore[index]
+    code = main(["status", run_id, "--wait", "120", "--mongo-uri", mongo_uri])
+    shown = capsys.readouterr().out
+    assert code == 1, shown
+    assert "failed, 1 shard(s)" in shown
+    assert "TIERCRAWL_MONGO_URI" in shown
+    store = open_store(mongo_uri)
+    try:
+        run = store.runs.find_one({"_id": run_id})
+        assert run is not None
+        assert run["status"] == "failed"
+        assert run["finished_at"] is not None
+        assert store.pages.count_documents({"run_id": run_id}) == 0
+    finally:
+        store.close()
