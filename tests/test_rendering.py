@@ -111,7 +111,7 @@ def test_auto_renders_exactly_the_pages_that_need_it(auto: Crawl) -> None:
     # page whose render timed out.
     for name in ("static", "scripted", "removed", "gone", "product"):
         assert auto.page(name)["render_reason"] is None, name
-    assert auto.stats["tiercrawl/render/requested"] == 8
+    assert auto.stats["tiercrawl/render/requested"] == 9
     assert auto.stats["tiercrawl/render/rendered"] == 7
 
 
@@ -154,14 +154,16 @@ def test_auto_keeps_raw_links_raw_and_reports_removed_ones(auto: Crawl) -> None:
 
 
 @pytest.mark.requires_browser
-def test_a_timed_out_render_falls_back_to_the_raw_page(auto: Crawl) -> None:
-    hang = auto.page("hang")
-    assert (hang["rendered"], hang["status"], hang["error"]) == (False, 200, None)
-    assert hang["render_reason"] == TIMED_OUT
-    assert [(link["url"], link["rendered_only"]) for link in auto.links("hang")] == [
+@pytest.mark.parametrize("name", ["hang", "stall"])
+def test_a_timed_out_render_falls_back_to_the_raw_page(auto: Crawl, name: str) -> None:
+    # hang: navigation never reaches DOM ready; stall: the page hangs during the wait.
+    page = auto.page(name)
+    assert (page["rendered"], page["status"], page["error"]) == (False, 200, None)
+    assert page["render_reason"] == TIMED_OUT
+    assert [(link["url"], link["rendered_only"]) for link in auto.links(name)] == [
         (auto.web.url("static"), False)
     ]
-    assert auto.stats["tiercrawl/render/failed/timeout"] == 1
+    assert auto.stats["tiercrawl/render/failed/timeout"] == 2
 
 
 @pytest.mark.requires_browser
@@ -179,11 +181,11 @@ def test_the_browser_fetches_no_images_and_no_foreign_host(auto: Crawl) -> None:
 @pytest.mark.requires_browser
 def test_always_renders_every_html_page_and_recycles_contexts(always: Crawl) -> None:
     reasons = {name: always.page(name)["render_reason"] for name in PAGES}
-    assert always.rendered() == {*PAGES, "product"} - {"hang"}, reasons
+    assert always.rendered() == {*PAGES, "product"} - {"hang", "stall"}, reasons
     assert always.page("static")["render_reason"] == "always"
     assert always.page("hang")["render_reason"] == "always; render failed: timeout"
-    # 13 renders, 3 per context: 5 contexts, each closed once its renders were done
-    # (the last one by the handler at the end).
+    # 14 renders, 3 per context: 5 contexts, each closed once its renders were done
+    # (the last one, with 2 renders, by the handler at the end).
     assert always.stats["playwright/context_count"] == 5
     assert always.stats["tiercrawl/render/contexts_closed"] == 4
     assert always.stats["playwright/page_count"] == always.stats["playwright/page_count/closed"]

@@ -32,6 +32,7 @@ PAGES = {
     "removed": "in the raw HTML, removed by a script",
     "comments": "in the raw HTML; a <noscript> asks for JavaScript, comments add a link",
     "hang": "absent; a script never returns, so rendering times out",
+    "stall": "absent; a timer hangs the page after DOM ready, so the wait times out",
     "gone": "a 404 page that runs scripts",
 }
 
