@@ -84,6 +84,7 @@ class Result:
     max_rss_mib: float
     items: int | None = None  # Scrapy's item_scraped_count
     links_written: int | None = None
+    store_batches: int | None = None  # write round trips of the sink
     peak_rss_mib_at: dict[str, float] = field(default_factory=dict)  # pages -> VmHWM
     store_cpu_s: float | None = None  # the separate store process, during the crawl
     store_rss_mib: float | None = None
@@ -153,6 +154,7 @@ class Bench:
             max_rss_mib=measured.max_rss_kib / 1024,
             items=stats.get("item_scraped_count", 0),
             links_written=stats.get("tiercrawl/store/links_written"),
+            store_batches=stats.get("tiercrawl/store/batches"),
             peak_rss_mib_at={k: v["hwm_kib"] / 1024 for k, v in probe["rss"].items()},
             **extra,
         )
