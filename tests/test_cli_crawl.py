@@ -53,12 +53,14 @@ def test_crawl_shows_progress_and_summary(web: TestWeb, mongo_uri: str, tmp_path
 def test_crawl_refuses_a_bad_campaign(mongo_uri: str, tmp_path: Path) -> None:
     campaign = tmp_path / "bad.csv"
     campaign.write_text(
-        "tier,url,target,anchor\n3,http://127.0.0.3/a,mailto:x@y,\n", encoding="utf-8"
+        "tier,url,target,anchor\n3,http://127.0.0.3/a,http://127.0.0.2/,\n1,http://127.0.0.3/b,mailto:x@y,\n",
+        encoding="utf-8",
     )
     result = tiercrawl("crawl", str(campaign), mongo_uri=mongo_uri)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "bad.csv:2" in result.stderr
+    assert "bad.csv:3" in result.stderr
     assert result.stderr.count("tiercrawl crawl:") >= 2
 
 

@@ -72,9 +72,13 @@ def _show_progress() -> None:
 def run(args: argparse.Namespace) -> int:
     from scrapy.crawler import CrawlerProcess
 
-    store = open_store_from(args)
-    # Refuse a bad campaign before the reactor starts: one message per problem.
-    campaign = resolve_campaign(args.campaign, None if is_campaign_file(args.campaign) else store)
+    # Refuse a bad campaign before anything starts: one message per problem.
+    if is_campaign_file(args.campaign):
+        campaign = resolve_campaign(args.campaign)
+        store = open_store_from(args)
+    else:
+        store = open_store_from(args)
+        campaign = resolve_campaign(args.campaign, store)
     settings = _settings(args)
     process = CrawlerProcess(settings, install_root_handler=True)
     _show_progress()

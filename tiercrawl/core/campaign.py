@@ -264,7 +264,7 @@ def _read_csv(text: str, report: _Report) -> dict[str, Any]:
         report.at_line(last_line + 1, f"bad CSV: {exc}")
     if columns is None and not report.problems:
         report.fail("empty file: expected a header row tier,url,target,anchor")
-    report.raise_if_any()
+    # Rows with a bad tier are reported with the problems of the other rows.
     return data
 
 

@@ -79,7 +79,9 @@ def open_store(uri: str | None = None, *, home: Path | None = None) -> Store:
         )
         client.admin.command("ping")
     except (PyMongoError, ValueError) as exc:
-        raise StoreError(f"cannot reach MongoDB at {_redacted(uri)}: {exc}") from exc
+        # pymongo appends its topology description: keep the first, readable part.
+        reason = str(exc).split(" (configured timeouts", 1)[0]
+        raise StoreError(f"cannot reach MongoDB at {_redacted(uri)}: {reason}") from exc
     return Store(client, _database_name(uri))
 
 
