@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         store = open_store_from(args)
         campaign = resolve_campaign(args.campaign, store)
     settings = _settings(args)
-    process = CrawlerProcess(settings, install_root_handler=True)
+    process = CrawlerProcess(settings)
     _show_progress()
     spider_args = {"campaign": args.campaign}
     if args.render:
