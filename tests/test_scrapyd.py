@@ -355,6 +355,9 @@ def test_a_campaign_scheduled_across_two_nodes(
         placements = _placements(store, run_id)
         assert len(placements) == 7
         assert run["stats"]["tiercrawl/placements"] == 7
+        # The run scores like a single-process one.
+        assert main(["score", "scaled", "--run", run_id, "--mongo-uri", shared_db]) == 0
+        assert store.scores.count_documents({"run_id": run_id}) == 7
     finally:
         store.close()
 
