@@ -290,3 +290,32 @@ def test_invalid_campaign_is_refused_before_any_request(
     assert "name" in result.stderr
     assert "ftp://example.org/file" in result.stderr
     assert "/never-requested" not in web.blog.hits
+
+
+def test_robots_txt_applies_to_every_request_queued_behind_it(
+    mongo_uri: str, tmp_path: Any
+) -> None:
+    from tiercrawl.demo.webserver import Site
+    from tiercrawl.store import open_store
+
+    with Site("127.0.0.5") as site, Site("127.0.0.6") as money:
+        site.add("/robots.txt", "User-agent: *\nDisallow: /private/\n", content_type="text/plain")
+        money.add("/", "<title>Money</title>")
+        paths = [f"/private/{n}" for n in range(6)] + [f"/open/{n}" for n in range(6)]
+        entries = ""
+        for path in paths:
+            site.add(path, f'<p><a href="{money.base}/">money</a></p>')
+            entries += f"  - url: {site.url(path)}\n    target: {money.base}/\n"
+        campaign = tmp_path / "robots.yaml"
+        campaign.write_text(
+            f"name: robots\nmoney_site: {money.base}/\ntier1:\n{entries}", encoding="utf-8"
+        )
+        result = scrapy_crawl(
+            campaign, mongo_uri, settings={"CONCURRENT_REQUESTS_PER_DOMAIN": "8"}
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert not [path for path in site.hits if path.startswith("/private/")]
+    store = open_store(mongo_uri)
+    errors = {doc["url"]: doc["error"] for doc in store.pages.find({"tier": 1})}
+    store.close()
+    assert errors == {site.url(p): "robots" if "private" in p else None for p in paths}

@@ -61,7 +61,12 @@ DOWNLOAD_HANDLERS = {
 }
 # Translates the TIERCRAWL_RENDER* / TIERCRAWL_BROWSER_* settings into PLAYWRIGHT_* ones.
 ADDONS = {"tiercrawl.rendering.RenderingAddon": 0}
-DOWNLOADER_MIDDLEWARES = {"tiercrawl.rendering.RenderMiddleware": 950}
+DOWNLOADER_MIDDLEWARES = {
+    # Scrapy's, fixed: every request queued behind a site's robots.txt gets its rules.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "tiercrawl.robotstxt.RobotsTxtMiddleware": 100,
+    "tiercrawl.rendering.RenderMiddleware": 950,
+}
 # auto | always | never; `-a render=...` and `tiercrawl crawl --render` override it.
 TIERCRAWL_RENDER = "auto"
 # Chromium to launch; empty: /usr/bin/chromium if present, else Playwright's own browser.
