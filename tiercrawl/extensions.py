@@ -19,6 +19,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import AsyncioLoopingCall, create_looping_call
 
+from tiercrawl.jobs.retention import apply_retention
 from tiercrawl.jobs.runs import close_run, start_shard
 from tiercrawl.spiders.tiers import TiersSpider
 from tiercrawl.store_access import store_for
@@ -71,6 +72,8 @@ class RunRecorder:
                     # and entries from here, whatever the file says later.
                     "campaign_spec": spider.campaign.to_dict(),
                     "started_at": now,
+                    # A recheck covers part of the campaign; `tiercrawl diff` reads it with that run.
+                    "recheck_of": spider.recheck_of,
                 },
                 "$set": {"status": "running", "finished_at": None},
             },
@@ -92,6 +95,10 @@ class RunRecorder:
             stats=_storable_stats(stats.get_stats()),
         )
         logger.info("run %s %s", spider.run_id, status, extra={"spider": spider})
+        keep = self.crawler.settings.getint("TIERCRAWL_KEEP_RUNS", 0)
+        if status == "finished" and keep > 0:
+            removed = apply_retention(store_for(self.crawler), spider.campaign.name, keep)
+            stats.set_value("tiercrawl/retention/runs_removed", len(removed))
 
 
 class ProgressReporter:

@@ -100,6 +100,9 @@ TIERCRAWL_MONGO_BATCH_SIZE = 1000
 TIERCRAWL_CONTEXT_CHARS = 300
 # Print a progress line every N seconds (0: off); `tiercrawl crawl` turns it on.
 TIERCRAWL_PROGRESS_INTERVAL = 0.0
+# Full runs kept per campaign after each finished run (0: keep all); older runs are
+# removed with their links, pages, placements and scores. See docs/monitoring.md.
+TIERCRAWL_KEEP_RUNS = 0
 
 # `scrapy crawl` checks the campaign before any request is sent.
 COMMANDS_MODULE = "tiercrawl.commands"

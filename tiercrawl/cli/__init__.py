@@ -18,7 +18,17 @@ from tiercrawl.exceptions import TiercrawlError, UsageError
 __all__ = ["main"]
 
 # Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ["crawl", "extract", "demo", "campaign", "schedule", "status", "score", "report"]
+COMMANDS = [
+    "crawl",
+    "extract",
+    "demo",
+    "campaign",
+    "schedule",
+    "status",
+    "score",
+    "report",
+    "diff",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

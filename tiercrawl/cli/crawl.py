@@ -35,6 +35,12 @@ def add_parser(subparsers: Any) -> None:
         help="override a Scrapy/tiercrawl setting (repeatable)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument(
+        "--recheck",
+        action="store_true",
+        help="crawl again only the placements of the latest run that got worse or could "
+        "not be read; `tiercrawl diff` then confirms or withdraws each alert",
+    )
     add_store_option(parser)
     parser.set_defaults(run=run)
 
@@ -79,10 +85,15 @@ def run(args: argparse.Namespace) -> int:
     else:
         store = open_store_from(args)
         campaign = resolve_campaign(args.campaign, store)
+    spider_args = {"campaign": args.campaign}
+    if args.recheck:
+        rechecked = _recheck_of(store, campaign)
+        if rechecked is None:
+            return 0
+        spider_args["recheck_of"] = rechecked
     settings = _settings(args)
     process = CrawlerProcess(settings)
     _show_progress()
-    spider_args = {"campaign": args.campaign}
     if args.render:
         spider_args["render"] = args.render
     crawler = process.create_crawler("tiers")
@@ -95,6 +106,22 @@ def run(args: argparse.Namespace) -> int:
         return 1
     _print_summary(store, run_doc)
     return 0 if run_doc["status"] == "finished" else 1
+
+
+def _recheck_of(store: Any, campaign: Any) -> str | None:
+    """The run a recheck covers (the latest finished one), or None when nothing needs it."""
+    from tiercrawl.exceptions import TiercrawlError
+    from tiercrawl.jobs.diff import recheck_keys
+
+    latest = store.latest_run(campaign.name)
+    if latest is None:
+        raise TiercrawlError(f"{campaign.name}: no finished run to recheck")
+    count = len(recheck_keys(store, campaign.name, latest["_id"]))
+    if not count:
+        print(f"crawl: nothing to recheck in run {latest['_id']}")
+        return None
+    print(f"crawl: rechecking {count} placement(s) of run {latest['_id']}", file=sys.stderr)
+    return str(latest["_id"])
 
 
 def _print_summary(store: Any, run_doc: dict[str, Any]) -> None:

@@ -32,6 +32,7 @@ from tiercrawl.core.errors import error_reason
 from tiercrawl.core.render import RENDER_MODES
 from tiercrawl.core.shards import shard_pages
 from tiercrawl.items import PageItem
+from tiercrawl.jobs.diff import recheck_campaign
 from tiercrawl.jobs.runs import load_shard
 from tiercrawl.rendering import Renderer
 from tiercrawl.store_access import store_for
@@ -63,6 +64,7 @@ class TiersSpider(scrapy.Spider):
         run_id: str | None = None,
         shard: str | None = None,
         render: str | None = None,
+        recheck_of: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -78,6 +80,8 @@ class TiersSpider(scrapy.Spider):
         # Set by `tiercrawl schedule`: crawl only this shard's sites of a run stored in MongoDB.
         self.shard = int(shard) if shard is not None else None
         self.shard_domains: list[str] = []
+        # Set by `tiercrawl crawl --recheck`: crawl only what got worse or went unread in that run.
+        self.recheck_of = recheck_of
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> TiersSpider:
@@ -91,6 +95,10 @@ class TiersSpider(scrapy.Spider):
             )
         else:
             spider.campaign = resolve_campaign(spider.campaign_ref, store_for(crawler))
+        if spider.recheck_of:
+            spider.campaign = recheck_campaign(
+                store_for(crawler), spider.campaign, spider.recheck_of
+            )
         spider.run_id = spider.run_id_arg or new_run_id(spider.campaign.name)
         spider.renderer = Renderer.from_crawler(crawler, spider.campaign)
         return spider

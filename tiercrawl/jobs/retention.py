@@ -1,0 +1,53 @@
+"""Retention: keep a campaign's newest runs, remove the older ones with every document they own.
+
+``TIERCRAWL_KEEP_RUNS`` (default 0: keep all) counts full runs. A kept run
+keeps its rechecks (they belong to it: `tiercrawl.jobs.diff`); a running run
+is never touched. A run is removed children first (``links``, ``pages``,
+``placements``, ``scores``) and its ``runs`` document last, so a cleanup that
+is interrupted leaves a run that the next cleanup removes, never orphans.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tiercrawl.store import Store
+
+__all__ = ["RUN_COLLECTIONS", "apply_retention", "runs_to_remove"]
+
+logger = logging.getLogger(__name__)
+
+# Every collection whose documents carry a run_id, children before the run itself.
+RUN_COLLECTIONS = ("links", "pages", "placements", "scores")
+
+
+def runs_to_remove(store: Store, campaign: str, keep: int) -> list[str]:
+    """The ids of the runs of ``campaign`` that fall out of the newest ``keep`` full runs."""
+    if keep <= 0:
+        return []
+    runs = store.runs_of(campaign, ("finished", "failed"))  # newest first
+    full = [run["_id"] for run in runs if not run.get("recheck_of")]
+    kept = set(full[:keep])
+    parents = {run["_id"]: run.get("recheck_of") for run in runs}
+
+    def root(run_id: str) -> str:
+        seen: set[str] = set()
+        while parents.get(run_id) and run_id not in seen:
+            seen.add(run_id)
+            run_id = str(parents[run_id])
+        return run_id
+
+    return [run["_id"] for run in runs if root(run["_id"]) not in kept]
+
+
+def apply_retention(store: Store, campaign: str, keep: int) -> list[str]:
+    """Remove the runs `runs_to_remove` names, children first; return their ids."""
+    removed = runs_to_remove(store, campaign, keep)
+    for run_id in removed:
+        for collection in RUN_COLLECTIONS:
+            store.db[collection].delete_many({"run_id": run_id})
+        store.runs.delete_one({"_id": run_id})
+        logger.info("retention: removed run %s of %s", run_id, campaign)
+    return removed
