@@ -414,7 +414,12 @@ def _link_changes(
     changes += _flag_change(
         p_old, p_new, "rendered_only", ("became_rendered_only", "became_static")
     )
-    similarity = _similarity(old.get("context"), new.get("context"))
+    # A link moved to another region has new surroundings by necessity: one change, not two.
+    similarity = (
+        _similarity(old.get("context"), new.get("context"))
+        if old.get("region") == new.get("region")
+        else 1.0
+    )
     if similarity < CONTEXT_MIN_SIMILARITY:
         evidence = _diff_fields(old, new, ("context",), "link.")
         evidence["similarity"] = {"old": 1.0, "new": round(similarity, 3)}
