@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from tiercrawl.cli._common import add_store_option, open_store_from
+from tiercrawl.jobs.diff import report_sections
 from tiercrawl.jobs.report import FORMATS, load_report, report_text, write_report
 
 
@@ -28,13 +29,14 @@ def run(args: argparse.Namespace) -> int:
     store = open_store_from(args)
     try:
         data = load_report(store, args.campaign, args.run_id)
+        sections = report_sections(store, args.campaign, data.run["_id"])
     finally:
         store.close()
     for note in data.notes:
         print(f"note: {note}", file=sys.stderr)
     if args.output == "-":
-        sys.stdout.write(report_text(data, args.format))
+        sys.stdout.write(report_text(data, args.format, sections))
         return 0
-    path = write_report(data, args.format, args.output)
+    path = write_report(data, args.format, args.output, sections=sections)
     print(f"{args.format} report of run {data.run['_id']} ({len(data.table)} placements): {path}")
     return 0

@@ -17,7 +17,8 @@ whatever the number of placements.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import html
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,7 @@ from tiercrawl.core.diff import (
     placement_key,
     resolve_recheck,
 )
+from tiercrawl.core.report import SECTIONS, ReportData, Section
 from tiercrawl.exceptions import StoreError, TiercrawlError
 
 if TYPE_CHECKING:
@@ -48,6 +50,7 @@ __all__ = [
     "plan_diff",
     "recheck_campaign",
     "recheck_keys",
+    "report_sections",
 ]
 
 _KEY_ORDER = [("run_id", 1), ("tier", 1), ("url", 1), ("target", 1)]
@@ -298,3 +301,48 @@ def recheck_campaign(store: Store, campaign: Campaign, run_id: str) -> Campaign:
         e for e in campaign.tier1 if (e.tier, e.url, e.target) in keys or e.url in wanted_urls
     )
     return replace(campaign, tier1=tier1, tier2=tier2)
+
+
+def report_sections(
+    store: Store, campaign: str, run_id: str
+) -> list[Callable[[ReportData], Section | None]]:
+    """The HTML report's sections with "Changes since the last run" after the summary.
+
+    Without an earlier run the report's sections are returned unchanged.
+    """
+    try:
+        plan, changes = changes_between(store, campaign, to_run=run_id)
+        section = _changes_section(plan, list(changes))
+    except NoBaselineError:
+        return list(SECTIONS)
+    return [SECTIONS[0], lambda _data: section, *SECTIONS[1:]]
+
+
+_REPORT_ROWS = 500
+
+
+def _changes_section(plan: DiffPlan, changes: list[Change]) -> Section:
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>{e(c.kind)}</td><td>{e(c.state)}</td><td>{c.tier}</td>"
+        f"<td>{e(c.url)}</td><td>{e(str(c.old))} → {e(str(c.new))}</td>"
+        f"<td>{e(c.reason)}</td></tr>"
+        for c in changes[:_REPORT_ROWS]
+    )
+    more = (
+        f"<p>{len(changes) - _REPORT_ROWS} more: <code>tiercrawl diff {e(plan.campaign)}</code>.</p>"
+        if len(changes) > _REPORT_ROWS
+        else ""
+    )
+    intro = f"<p>Run <code>{e(plan.newer)}</code> against <code>{e(plan.baseline)}</code>: "
+    if not changes:
+        return Section("changes", "Changes since the last run", intro + "no change.</p>")
+    table = (
+        "<table><thead><tr><th>change</th><th>state</th><th>tier</th><th>page</th>"
+        f"<th>old → new</th><th>why</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+    return Section(
+        "changes",
+        "Changes since the last run",
+        f"{intro}{len(changes)} change(s).</p>{table}{more}",
+    )

@@ -1,0 +1,233 @@
+"""The diff job over a real store: which runs, streamed joins, rechecks, retention, the CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tiercrawl.cli import main
+from tiercrawl.core.report import SECTIONS
+from tiercrawl.jobs.diff import changes_between, plan_diff, recheck_keys, report_sections
+from tiercrawl.jobs.retention import RUN_COLLECTIONS, apply_retention, runs_to_remove
+from tiercrawl.store import Store
+
+CAMPAIGN = "jobs"
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+TARGET = "https://acme.example/drills/"
+
+
+def add_run(
+    store: Store, run_id: str, day: int, recheck_of: str | None = None, **extra: Any
+) -> None:
+    store.runs.insert_one(
+        {
+            "_id": run_id,
+            "campaign": CAMPAIGN,
+            "status": "finished",
+            "started_at": T0 + timedelta(days=day),
+            "finished_at": T0 + timedelta(days=day, hours=1),
+            "recheck_of": recheck_of,
+            **extra,
+        }
+    )
+
+
+def placement(run_id: str, url: str, status: str = "live", **extra: Any) -> dict[str, Any]:
+    found = status in ("live", "nofollow", "not_indexable")
+    return {
+        "run_id": run_id,
+        "campaign": CAMPAIGN,
+        "tier": 1,
+        "url": url,
+        "target": TARGET,
+        "found": found,
+        "link": {"url": TARGET, "anchor_text": "Acme drills", "rel": [], "region": "content"}
+        if found
+        else None,
+        "link_count": int(found),
+        "status": status,
+        "reason": f"because {status}",
+        "expected_anchor": None,
+        "anchor_matches": None,
+        "page_status": 200,
+        "page_error": None,
+        **extra,
+    }
+
+
+def put(store: Store, run_id: str, statuses: dict[str, str], **extra: Any) -> None:
+    store.placements.insert_many(
+        [
+            placement(run_id, f"https://blog.example/{name}", s, **extra)
+            for name, s in statuses.items()
+        ]
+    )
+
+
+def kinds(store: Store, **kwargs: Any) -> dict[str, set[tuple[str, str]]]:
+    _, changes = changes_between(store, CAMPAIGN, **kwargs)
+    found: dict[str, set[tuple[str, str]]] = {}
+    for change in changes:
+        found.setdefault(change.url.rsplit("/", 1)[1], set()).add((change.kind, change.state))
+    return found
+
+
+def test_default_is_the_newest_run_against_the_one_before(store: Store) -> None:
+    add_run(store, "a", 1)
+    add_run(store, "b", 2)
+    add_run(store, "c", 3)
+    put(store, "a", {"p1": "live"})
+    put(store, "b", {"p1": "live"})
+    put(store, "c", {"p1": "missing"})
+    plan = plan_diff(store, CAMPAIGN)
+    assert (plan.baseline, plan.newer, plan.prior) == ("b", "c", None)
+    assert kinds(store) == {"p1": {("lost", "alert")}}
+    assert kinds(store, from_run="a", to_run="b") == {}
+
+
+def test_a_first_run_or_an_unknown_run_is_refused(
+    store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add_run(store, "a", 1)
+    assert main(["diff", CAMPAIGN, "--mongo-uri", mongo_uri_of(store)]) == 1
+    assert "no earlier finished run" in capsys.readouterr().err
+    assert main(["diff", CAMPAIGN, "--to", "nope", "--mongo-uri", mongo_uri_of(store)]) == 1
+    assert "no finished run nope" in capsys.readouterr().err
+
+
+def mongo_uri_of(store: Store) -> str:
+    host, port = store.client.address  # type: ignore[misc]
+    return f"mongodb://{host}:{port}/{store.db.name}"
+
+
+def test_recheck_settles_the_alerts_against_the_baseline(store: Store) -> None:
+    add_run(store, "base", 1)
+    add_run(store, "full", 2)
+    put(store, "base", {"gone": "live", "flaky": "live", "blocked": "live", "fine": "live"})
+    put(store, "full", {"gone": "missing", "flaky": "missing", "fine": "live"})
+    put(store, "full", {"blocked": "inconclusive"}, page_status=503)
+    assert recheck_keys(store, CAMPAIGN, "full") == {
+        (1, "https://blog.example/gone", TARGET),
+        (1, "https://blog.example/flaky", TARGET),
+        (1, "https://blog.example/blocked", TARGET),
+    }
+    add_run(store, "re", 3, recheck_of="full")
+    put(store, "re", {"gone": "missing", "flaky": "live", "blocked": "missing"})
+    plan = plan_diff(store, CAMPAIGN)
+    assert (plan.baseline, plan.newer, plan.prior) == ("base", "re", "full")
+    assert kinds(store) == {
+        "gone": {("lost", "confirmed")},
+        "flaky": {("lost", "withdrawn")},
+        "blocked": {("lost", "confirmed")},
+    }
+    # The next full run is compared with the rechecked state: the loss is not news.
+    add_run(store, "next", 4)
+    put(store, "next", {"gone": "missing", "flaky": "live", "blocked": "missing", "fine": "live"})
+    plan = plan_diff(store, CAMPAIGN)
+    assert (plan.older, plan.newer) == (("full", "re"), "next")
+    assert kinds(store) == {}
+
+
+def test_scores_pages_and_url_form_edits_in_one_streamed_diff(store: Store) -> None:
+    add_run(store, "a", 1, scoring={"scored_at": T0})
+    add_run(store, "b", 2, scoring={"scored_at": T0})
+    put(store, "a", {"scored": "live", "noindexed": "live", "slash": "live"})
+    put(store, "b", {"scored": "live", "noindexed": "not_indexable"})
+    # The campaign entry was rewritten with a trailing slash and a tracking parameter.
+    store.placements.insert_one(placement("b", "https://blog.example/slash/?utm_source=x"))
+    for run_id, score in (("a", 80), ("b", 55)):
+        store.scores.insert_one(
+            {
+                "run_id": run_id,
+                "tier": 1,
+                "url": "https://blog.example/scored",
+                "target": TARGET,
+                "score": score,
+                "components": {"relevance": score / 100},
+            }
+        )
+    for run_id, reasons in (("a", []), ("b", ["noindex"])):
+        store.pages.insert_one(
+            {
+                "run_id": run_id,
+                "url": "https://blog.example/noindexed",
+                "indexable": not reasons,
+                "indexability": reasons,
+                "meta_robots": reasons,
+            }
+        )
+    assert kinds(store) == {
+        "scored": {("score_changed", "alert")},
+        "noindexed": {("indexability_changed", "alert")},
+    }
+
+
+def test_cli_text_and_csv(store: Store, capsys: pytest.CaptureFixture[str]) -> None:
+    add_run(store, "a", 1)
+    add_run(store, "b", 2)
+    put(store, "a", {"p1": "live", "p2": "missing"})
+    put(store, "b", {"p1": "missing", "p2": "live", "p3": "live"})
+    uri = mongo_uri_of(store)
+    assert main(["diff", CAMPAIGN, "--mongo-uri", uri]) == 4
+    text = capsys.readouterr().out
+    assert text.splitlines()[0] == "jobs: a -> b"
+    assert (
+        f"lost [alert] tier 1 https://blog.example/p1 -> {TARGET}: live -> missing "
+        "(because missing)" in text
+    )
+    assert "3 change(s): 0 confirmed, 1 alert(s) awaiting a recheck" in text
+    assert main(["diff", CAMPAIGN, "--format", "csv", "--mongo-uri", uri]) == 4
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [(r["kind"], r["url"].rsplit("/", 1)[1], r["old"], r["new"]) for r in rows] == [
+        ("lost", "p1", "live", "missing"),
+        ("recovered", "p2", "missing", "live"),
+        ("new", "p3", "", "live"),
+    ]
+    assert main(["diff", CAMPAIGN, "--to", "a", "--from", "a", "--mongo-uri", uri]) == 0
+
+
+def test_report_gets_a_changes_section_when_an_earlier_run_exists(store: Store) -> None:
+    add_run(store, "a", 1)
+    assert report_sections(store, CAMPAIGN, "a") == SECTIONS
+    add_run(store, "b", 2)
+    put(store, "a", {"p1": "live"})
+    put(store, "b", {"p1": "missing"}, reason="<script>alert(1)</script>")
+    section = report_sections(store, CAMPAIGN, "b")[1](None)  # type: ignore[arg-type]
+    assert section is not None
+    assert section.title == "Changes since the last run"
+    assert "<script>" not in section.body
+    assert "&lt;script&gt;alert(1)" in section.body
+    assert "<td>lost</td><td>alert</td>" in section.body
+
+
+def fill(store: Store, run_id: str) -> None:
+    put(store, run_id, {"p": "live"})
+    store.pages.insert_one({"run_id": run_id, "url": "https://blog.example/p"})
+    store.links.insert_one(
+        {"run_id": run_id, "source_url": "https://blog.example/p", "position": 0}
+    )
+    store.scores.insert_one({"run_id": run_id, "tier": 1, "url": "u", "target": "t"})
+
+
+def test_retention_keeps_the_newest_runs_and_their_rechecks_without_orphans(store: Store) -> None:
+    for day, run_id, parent in [
+        (1, "r1", None),
+        (2, "r2", None),
+        (3, "r2-re", "r2"),
+        (4, "r3", None),
+        (5, "r3-re", "r3"),
+        (6, "r3-re-re", "r3-re"),
+    ]:
+        add_run(store, run_id, day, recheck_of=parent)
+        fill(store, run_id)
+    store.runs.insert_one({"_id": "live-now", "campaign": CAMPAIGN, "status": "running"})
+    assert runs_to_remove(store, CAMPAIGN, 0) == []
+    assert apply_retention(store, CAMPAIGN, 1) == ["r2-re", "r2", "r1"]
+    kept = {"r3", "r3-re", "r3-re-re", "live-now"}
+    assert {run["_id"] for run in store.runs.find()} == kept
+    for collection in RUN_COLLECTIONS:
+        assert set(store.db[collection].distinct("run_id")) == kept - {"live-now"}, collection
