@@ -11,6 +11,7 @@ from tiercrawl.core.scoring import (
     PlacementFacts,
     Support,
     commercial_domains,
+    content_offset,
     merge_weights,
     score_placement,
 )
@@ -77,7 +78,7 @@ def facts(
         page=page() if page_doc is None else page_doc,
         relevance=Relevance(relevance),
         anchor_class=anchor_class,
-        content_rank=(0, 3),
+        content_offset=0.0,
         support=support,
     )
 
@@ -121,10 +122,10 @@ def test_hidden_link_is_flagged_and_worth_little() -> None:
 
 
 def test_earlier_content_link_and_fewer_outbound_links_place_better() -> None:
-    first = PlacementFacts(placement(), page(), Relevance(0.8), "other", content_rank=(0, 5))
-    last = PlacementFacts(placement(), page(), Relevance(0.8), "other", content_rank=(4, 5))
+    first = PlacementFacts(placement(), page(), Relevance(0.8), "other", content_offset=0.0)
+    last = PlacementFacts(placement(), page(), Relevance(0.8), "other", content_offset=1.0)
     crowded = PlacementFacts(
-        placement(), page(outbound_links=90), Relevance(0.8), "other", content_rank=(0, 5)
+        placement(), page(outbound_links=90), Relevance(0.8), "other", content_offset=0.0
     )
     p_first, p_last, p_crowded = (
         score_placement(f, WEIGHTS).components["placement"] for f in (first, last, crowded)
@@ -185,6 +186,15 @@ def test_lost_placements_score_low_with_their_flag(
     assert score.components["placement"] == 0.0
     assert score.components["anchor"] == 0.0
     assert words in score.explanation
+
+
+def test_content_offset_finds_the_link_by_context_and_anchor() -> None:
+    text = "intro words here. " * 10 + "Our pick is the Acme drill for brick. " + "more. " * 20
+    offset = content_offset(text, "Our pick is the Acme drill for brick.", "Acme drill")
+    assert offset == pytest.approx(text.index("Acme drill") / len(text))
+    assert content_offset(text, "", "Acme drill") == offset
+    assert content_offset(text, "not in the text", "absent anchor") is None
+    assert content_offset("", "x", "y") is None
 
 
 def test_link_farm_by_outbound_count_or_commercial_domains() -> None:

@@ -24,6 +24,7 @@ __all__ = [
     "Score",
     "Support",
     "commercial_domains",
+    "content_offset",
     "merge_weights",
     "score_placement",
 ]
@@ -155,8 +156,8 @@ class PlacementFacts:
     relevance: Relevance
     anchor_class: str | None = None
     exact_match_overuse: bool = False
-    # (0-based rank among the page's content links, number of content links)
-    content_rank: tuple[int, int] | None = None
+    # Where the link sits in the page's main text: 0 at the start, 1 at the end.
+    content_offset: float | None = None
     commercial_domains: int = 0
     support: Support | None = None
 
@@ -181,12 +182,27 @@ def commercial_domains(links: Iterable[Mapping[str, Any]]) -> int:
     return len(domains)
 
 
+def content_offset(main_text: str, context: str, anchor: str) -> float | None:
+    """Where a link sits in ``main_text`` (0 start, 1 end), found by its context and anchor.
+
+    None when the main text does not hold it (a link outside the main content).
+    """
+    if not main_text:
+        return None
+    start = main_text.find(context[:80]) if context else -1
+    if start >= 0 and anchor:
+        inside = main_text.find(anchor, start)
+        start = inside if inside >= 0 else start
+    elif anchor:
+        start = main_text.find(anchor)
+    return start / len(main_text) if start >= 0 else None
+
+
 def _placement_component(link: Mapping[str, Any], facts: PlacementFacts) -> float:
     region = REGION_FACTORS.get(link.get("region") or "", UNKNOWN_REGION_FACTOR)
     early = 1.0
-    if facts.content_rank and link.get("region") == "content":
-        rank, count = facts.content_rank
-        early = 1 - rank / (count - 1) if count > 1 else 1.0
+    if facts.content_offset is not None and link.get("region") == "content":
+        early = 1 - facts.content_offset
     outbound = int((facts.page or {}).get("outbound_links") or 0)
     dilution = 1 / (1 + max(0, outbound - OUTBOUND_FREE) / (OUTBOUND_HALF - OUTBOUND_FREE))
     value = region * (0.7 + 0.3 * early) * (0.5 + 0.5 * dilution)

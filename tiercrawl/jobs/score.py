@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ from tiercrawl.core.scoring import (
     Score,
     Support,
     commercial_domains,
+    content_offset,
     merge_weights,
     score_placement,
 )
@@ -56,15 +58,10 @@ _PAGE_FIELDS = {
     "title": 1,
     "main_text": 1,
 }
-_LINK_FIELDS = {
-    "_id": 0,
-    "source_url": 1,
-    "position": 1,
-    "region": 1,
-    "external": 1,
-    "domain": 1,
-    "anchor_text": 1,
-}
+# Only external links are read (for link-farm signals): links are the bulk of
+# a run, and the others carry no signal the placement's own link lacks.
+_LINK_QUERY = {"external": True}
+_LINK_FIELDS = {"_id": 0, "source_url": 1, "external": 1, "domain": 1, "anchor_text": 1}
 
 
 @dataclass
@@ -77,14 +74,6 @@ class ScoreSummary:
     flags: Counter[str]
     anchors: dict[int, AnchorDistribution] = field(default_factory=dict)
     keywords_known: bool = False
-
-
-@dataclass(frozen=True)
-class _PageFacts:
-    """Per linking page: its content links in order and its commercial outbound domains."""
-
-    content_positions: list[int]
-    commercial_domains: int
 
 
 def load_terms(store: Store, name: str, campaign: Campaign | None) -> tuple[list[str], list[str]]:
@@ -124,26 +113,14 @@ def _page_text(page: Mapping[str, Any] | None) -> str:
     return f"{page.get('title') or ''}\n{page.get('main_text') or ''}".strip()
 
 
-def _page_facts(links: Iterable[Mapping[str, Any]]) -> dict[str, _PageFacts]:
+def _commercial_domains(
+    links: Iterable[Mapping[str, Any]], linking: AbstractSet[str]
+) -> dict[str, int]:
     by_page: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for link in links:
-        by_page[link["source_url"]].append(link)
-    return {
-        url: _PageFacts(
-            content_positions=sorted(
-                int(link["position"]) for link in page_links if link.get("region") == "content"
-            ),
-            commercial_domains=commercial_domains(page_links),
-        )
-        for url, page_links in by_page.items()
-    }
-
-
-def _content_rank(facts: _PageFacts | None, link: Mapping[str, Any]) -> tuple[int, int] | None:
-    if facts is None or link.get("region") != "content" or link.get("position") is None:
-        return None
-    positions = facts.content_positions
-    return sum(1 for p in positions if p < int(link["position"])), len(positions)
+        if link["source_url"] in linking:
+            by_page[link["source_url"]].append(link)
+    return {url: commercial_domains(page_links) for url, page_links in by_page.items()}
 
 
 class _Scorer:
@@ -162,9 +139,10 @@ class _Scorer:
         self.placements = list(store.placements.find({"run_id": run_id}, {"_id": 0}))
         self.pages = {p["url"]: p for p in store.pages.find({"run_id": run_id}, _PAGE_FIELDS)}
         self.pages_by_key = {match_key(url): page for url, page in self.pages.items()}
-        linking = sorted({p["url"] for p in self.placements})
-        self.page_facts = _page_facts(
-            store.links.find({"run_id": run_id, "source_url": {"$in": linking}}, _LINK_FIELDS)
+        # One scan of the run, filtered here: a long ``$in`` costs more than it saves.
+        self.commercial = _commercial_domains(
+            store.links.find({"run_id": run_id, **_LINK_QUERY}, _LINK_FIELDS),
+            {p["url"] for p in self.placements},
         )
         self.index = TfidfIndex(_page_text(page) for page in self.pages.values())
         self._vectors: dict[str, Vector] = {}
@@ -208,7 +186,7 @@ class _Scorer:
             page_vector=self.vector(placement["url"]),
             target_vector=self.vector(placement["target"]) if target_text else None,
         )
-        facts = self.page_facts.get(placement["url"])
+        main_text = (page or {}).get("main_text") or ""
         return score_placement(
             PlacementFacts(
                 placement=placement,
@@ -216,8 +194,12 @@ class _Scorer:
                 relevance=relevance,
                 anchor_class=anchor_class,
                 exact_match_overuse=overuse,
-                content_rank=_content_rank(facts, link) if link else None,
-                commercial_domains=facts.commercial_domains if facts else 0,
+                content_offset=content_offset(
+                    main_text, link.get("context") or "", link.get("anchor_text") or ""
+                )
+                if link
+                else None,
+                commercial_domains=self.commercial.get(placement["url"], 0),
                 support=support,
             ),
             self.weights,
