@@ -5,8 +5,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from tests.web import TestWeb
 from tiercrawl.cli import main
+from tiercrawl.core.campaign import campaign_from_dict
 from tiercrawl.exceptions import TiercrawlError
 from tiercrawl.jobs.score import score_run
 from tiercrawl.store import Store
@@ -300,3 +303,28 @@ def test_cli_refuses_without_a_finished_run_or_with_bad_weights(
         ),
     ]
     assert main(["score", "x", "--mongo-uri", mongo_uri, "--save-weights"]) == 2
+
+
+def test_scoring_a_real_crawl_of_the_test_web(
+    crawled_web: tuple[Store, str], web: TestWeb
+) -> None:
+    store, run_id = crawled_web
+    campaign = campaign_from_dict(yaml.safe_load(web.campaign_yaml()))
+    summary = score_run(store, "test-web", campaign=campaign, run_id=run_id)
+    assert summary.scored == len(campaign.entries())
+    scores = {(doc["tier"], doc["url"]): doc for doc in store.scores.find({"run_id": run_id})}
+    blog, forum = web.blog.base, web.forum.base
+    best = scores[(1, f"{blog}/best-drills")]
+    nofollow = scores[(1, f"{blog}/nofollow-post")]
+    assert best["status"] == "live"
+    assert best["region"] == "content"
+    assert best["support"]["live"] == 1
+    assert best["components"]["relevance"] > 0.5
+    assert nofollow["status"] == "nofollow"
+    assert "nofollow" in nofollow["flags"]
+    assert best["score"] > nofollow["score"] + 20
+    assert "page_error" in scores[(1, f"{blog}/gone")]["flags"]
+    assert scores[(1, f"{blog}/gone")]["score"] <= 5
+    assert "missing" in scores[(2, f"{forum}/t/2")]["flags"]
+    assert "inconclusive" in scores[(1, f"{blog}/busy")]["flags"]
+    assert "not_indexable" in scores[(1, f"{blog}/noindex-post")]["flags"]
