@@ -1,6 +1,7 @@
 """Which relevance method ranks real pages better: TF-IDF cosine or a small embedding model.
 
 Usage: ``.venv/bin/python bench/relevance_eval.py [--corpus DIR] [--no-embedding]``
+(the embedding side needs ``pip install wordllama==0.4.0.post1``; tiercrawl does not).
 
 The labelled set is built from real pages (``placement-dev``: news, blogs and
 institutional pages in several languages). Each page's main text comes from
