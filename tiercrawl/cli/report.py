@@ -29,7 +29,12 @@ def run(args: argparse.Namespace) -> int:
     store = open_store_from(args)
     try:
         data = load_report(store, args.campaign, args.run_id)
-        sections = report_sections(store, args.campaign, data.run["_id"])
+        # Only the HTML report shows the changes; CSV and JSON stay one row per placement.
+        sections = (
+            report_sections(store, args.campaign, data.run["_id"])
+            if args.format == "html"
+            else None
+        )
     finally:
         store.close()
     for note in data.notes:
