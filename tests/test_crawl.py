@@ -319,3 +319,34 @@ def test_robots_txt_applies_to_every_request_queued_behind_it(
     errors = {doc["url"]: doc["error"] for doc in store.pages.find({"tier": 1})}
     store.close()
     assert errors == {site.url(p): "robots" if "private" in p else None for p in paths}
+
+
+@pytest.mark.parametrize(
+    ("spider_args", "message"),
+    [
+        ([], "-a campaign=PATH_OR_NAME is required"),
+        (["-a", "render=sometimes"], "-a render=sometimes: expected one of auto, always, never"),
+        (["-a", "campaign=no-such-campaign"], "no-such-campaign: no such campaign file"),
+    ],
+)
+def test_bad_spider_arguments_are_refused_cleanly(
+    mongo_uri: str, spider_args: list[str], message: str
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    result = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "tiers", *spider_args],
+        check=False,
+        cwd=ROOT,
+        env={**os.environ, "TIERCRAWL_MONGO_URI": mongo_uri},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr

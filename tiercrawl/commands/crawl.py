@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 
 from tiercrawl.campaigns import is_campaign_file, resolve_campaign
-from tiercrawl.exceptions import TiercrawlError
+from tiercrawl.core.render import RENDER_MODES
+from tiercrawl.exceptions import TiercrawlError, UsageError
 from tiercrawl.store import open_store
 
 if TYPE_CHECKING:
@@ -21,16 +22,24 @@ if TYPE_CHECKING:
 
 class Command(ScrapyCrawlCommand):
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        campaign = opts.spargs.get("campaign")
-        if args[:1] == ["tiers"] and campaign:
+        if args[:1] == ["tiers"]:
             try:
-                self._check_campaign(campaign)
+                self._check_arguments(opts.spargs)
             except TiercrawlError as exc:
                 for problem in exc.problems:
                     print(f"scrapy crawl tiers: {problem}", file=sys.stderr)
                 self.exitcode = 1
                 return
         super().run(args, opts)
+
+    def _check_arguments(self, spider_args: dict[str, str]) -> None:
+        render = spider_args.get("render")
+        if render is not None and render not in RENDER_MODES:
+            raise UsageError(f"-a render={render}: expected one of {', '.join(RENDER_MODES)}")
+        campaign = spider_args.get("campaign")
+        if not campaign:
+            raise UsageError("-a campaign=PATH_OR_NAME is required")
+        self._check_campaign(campaign)
 
     def _check_campaign(self, ref: str) -> None:
         if is_campaign_file(ref):
