@@ -100,10 +100,17 @@ class Result:
     def cpu_ms_per_page(self) -> float:
         return 1000 * self.cpu_s / self.pages
 
+    @property
+    def pages_per_cpu_s(self) -> float:
+        """The throughput of one free core: the crawls are CPU-bound on loopback, and this
+        figure, unlike pages/s, holds when other work shares the machine."""
+        return self.pages / self.cpu_s
+
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["pages_per_s"] = round(self.pages_per_s, 1)
         data["cpu_ms_per_page"] = round(self.cpu_ms_per_page, 3)
+        data["pages_per_cpu_s"] = round(self.pages_per_cpu_s, 1)
         return data
 
 
@@ -344,7 +351,8 @@ def _verdicts(ratios: dict[str, float]) -> dict[str, bool]:
 def _table(results: list[Result], rss_at: list[int]) -> str:
     bare = next((r for r in results if r.name == "bare"), None)
     marks = [str(n) for n in rss_at]
-    head = ["contender", "pages", "wall s", "pages/s", "CPU s", "CPU ms/page", "CPU vs bare"]
+    head = ["contender", "pages", "wall s", "pages/s", "CPU s", "CPU ms/page", "pages/CPU s"]
+    head += ["CPU vs bare"]
     head += [f"peak RSS MiB @{m}" for m in marks] + ["items", "store CPU s"]
     rows = [head, ["---"] * len(head)]
     for r in results:
@@ -359,6 +367,7 @@ def _table(results: list[Result], rss_at: list[int]) -> str:
                 f"{r.pages_per_s:.0f}",
                 f"{r.cpu_s:.1f}",
                 f"{r.cpu_ms_per_page:.2f}",
+                f"{r.pages_per_cpu_s:.0f}",
                 vs_bare,
                 *rss,
                 str(r.items),
