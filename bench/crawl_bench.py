@@ -387,13 +387,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--contenders",
         default=",".join(CONTENDERS),
-        help=f"which to run, comma-separated (default: {','.join(CONTENDERS)})",
+        help=f"which to run, comma-separated, maybe none (default: {','.join(CONTENDERS)})",
     )
     parser.add_argument("--profile", action="store_true", help="also profile tiercrawl")
     parser.add_argument("--seed", type=int, default=2)
     args = parser.parse_args(argv)
     pages, rss_at = (300, [100, 300]) if args.quick else (args.pages, _ints(args.rss_at))
-    contenders = args.contenders.split(",")
+    contenders = [name for name in args.contenders.split(",") if name]
     if unknown := set(contenders) - set(CONTENDERS):
         parser.error(f"unknown contenders: {', '.join(sorted(unknown))}")
     OUT.mkdir(parents=True, exist_ok=True)
@@ -413,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
             "tiercrawl+store": bench.tiercrawl_store,
         }
         results: dict[str, Result] = {}
+        ratios: dict[str, float] = {}
         with serving(site.root, site.hosts, port, work / "nginx"):
             for name in contenders:
                 print(f"running {name} ...", flush=True)
@@ -425,11 +426,12 @@ def main(argv: list[str] | None = None) -> int:
                     ratios = _write_report(site, results)
             profile = bench.profile() if args.profile else None
 
-    print(_table(list(results.values()), rss_at))
-    print(json.dumps({"ratios": ratios, "targets_met": _verdicts(ratios)}, indent=2))
+    if results:
+        print(_table(list(results.values()), rss_at))
+        print(json.dumps({"ratios": ratios, "targets_met": _verdicts(ratios)}, indent=2))
+        print(f"written: {OUT / 'crawl_bench.json'}")
     if profile:
         print(f"profile: {profile}")
-    print(f"written: {OUT / 'crawl_bench.json'}")
     return 0
 
 
