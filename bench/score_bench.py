@@ -199,15 +199,11 @@ def populate(store: Any, placements: int, links_per_page: int, seed: int = 1) ->
 
 def plain_read(store: Any, run_id: str) -> int:
     """Read every document scoring reads, with the same queries and projections."""
-    from tiercrawl.jobs.score import _LINK_FIELDS, _PAGE_FIELDS
+    from tiercrawl.jobs.score import _LINK_FIELDS, _LINK_QUERY, _PAGE_FIELDS
 
-    count = 0
-    placements = list(store.placements.find({"run_id": run_id}, {"_id": 0}))
-    count += len(placements)
+    count = len(list(store.placements.find({"run_id": run_id}, {"_id": 0})))
     count += sum(1 for _ in store.pages.find({"run_id": run_id}, _PAGE_FIELDS))
-    linking = sorted({p["url"] for p in placements})
-    query = {"run_id": run_id, "source_url": {"$in": linking}}
-    count += sum(1 for _ in store.links.find(query, _LINK_FIELDS))
+    count += sum(1 for _ in store.links.find({"run_id": run_id, **_LINK_QUERY}, _LINK_FIELDS))
     return count
 
 
