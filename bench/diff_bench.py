@@ -4,9 +4,16 @@
 
 For each N, a child process fills an embedded store (SecantusDB, in-process,
 as a first-time user gets it) with two finished runs of N placements, 5% of
-which change (lost, rel flipped, moved to the footer, unread, noindexed);
-another child process runs the diff job and reports its wall time and peak
-RSS growth. Separate processes keep the filling out of the measured memory.
+which change (lost, rel flipped, moved to the footer, unread, noindexed),
+and their placement digests, as `compute_placements` writes them with the
+placements. Then, each in a fresh child process so the filling stays out of
+the measured memory, and repeated ``--rounds`` times alternately:
+
+* ``diff``: the diff job (`changes_between`), its wall time and peak RSS growth;
+* ``plain``: the baseline, a plain read of the same documents: both runs'
+  ``placements``, one ``find({"run_id": ...})`` each, iterated and dropped.
+
+The load average is printed with each figure: the machine is shared.
 Figures go to docs/monitoring.md.
 """
 
@@ -65,6 +72,7 @@ def _placement(run_id: str, i: int, changed: bool) -> dict[str, Any]:
 
 
 def populate(home: Path, count: int) -> None:
+    from tiercrawl.jobs.placements import digest_row, write_digests
     from tiercrawl.store import open_store
 
     store = open_store(home=home)
@@ -80,10 +88,11 @@ def populate(home: Path, count: int) -> None:
                 "recheck_of": None,
             }
         )
-        batch, pages = [], []
+        batch, pages, rows = [], [], []
         for i in range(count):
             changed = run_id == "new" and i % 100 < 5
             batch.append(_placement(run_id, i, changed))
+            rows.append(digest_row(batch[-1]))
             if i % 100 == 4:
                 pages.append(
                     {
@@ -100,28 +109,39 @@ def populate(home: Path, count: int) -> None:
             store.placements.insert_many(batch)
         if pages:
             store.pages.insert_many(pages)
+        write_digests(store, run_id, CAMPAIGN, rows)
     store.close()
 
 
-def measure(home: Path) -> dict[str, Any]:
+def measure(home: Path, phase: str) -> dict[str, Any]:
     from tiercrawl.jobs.diff import changes_between
     from tiercrawl.store import open_store
 
     store = open_store(home=home)
+    store.runs.find_one()  # the embedded server is up before the clock starts
+    load = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
-    _, changes = changes_between(store, CAMPAIGN)
     counts: dict[str, int] = {}
-    for change in changes:
-        counts[change.kind] = counts.get(change.kind, 0) + 1
+    if phase == "diff":
+        _, changes = changes_between(store, CAMPAIGN)
+        for change in changes:
+            counts[change.kind] = counts.get(change.kind, 0) + 1
+    else:
+        for run_id in ("old", "new"):
+            read = sum(1 for _ in store.placements.find({"run_id": run_id}))
+            counts[f"{run_id} documents"] = read
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     store.close()
     return {
+        "phase": phase,
         "seconds": round(seconds, 1),
-        "changes": counts,
+        "counts": counts,
         "rss_before_mb": round(before / 1024),
         "rss_growth_mb": round((peak - before) / 1024),
+        "load_before": round(load, 1),
+        "load_after": round(os.getloadavg()[0], 1),
         "cpu_count": os.cpu_count(),
     }
 
@@ -138,13 +158,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--placements", type=int, nargs="+", default=[100_000])
     parser.add_argument("--home", type=Path, help="keep the stores here (default: a temp dir)")
-    parser.add_argument("--phase", choices=("populate", "measure"), help=argparse.SUPPRESS)
+    parser.add_argument("--rounds", type=int, default=1, help="diff and plain read, alternately")
+    parser.add_argument("--phase", choices=("populate", "diff", "plain"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase == "populate":
         populate(args.home, args.placements[0])
         return
-    if args.phase == "measure":
-        print(json.dumps(measure(args.home)))
+    if args.phase in ("diff", "plain"):
+        print(json.dumps(measure(args.home, args.phase)))
         return
     base = args.home or Path(tempfile.mkdtemp(prefix="diff-bench-"))
     for count in args.placements:
@@ -153,10 +174,11 @@ def main() -> None:
         if not (home / "db").exists():
             _child("--phase", "populate", "--home", str(home), "--placements", str(count))
         filled = time.perf_counter() - started
-        figures = json.loads(
-            _child("--phase", "measure", "--home", str(home), "--placements", str(count))
-        )
-        print(json.dumps({"placements": count, "fill_seconds": round(filled), **figures}))
+        print(json.dumps({"placements": count, "fill_seconds": round(filled)}), flush=True)
+        for _ in range(args.rounds):
+            for phase in ("diff", "plain"):
+                figures = json.loads(_child("--phase", phase, "--home", str(home)))
+                print(json.dumps({"placements": count, **figures}), flush=True)
 
 
 if __name__ == "__main__":

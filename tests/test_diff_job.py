@@ -1,4 +1,9 @@
-"""The diff job over a real store: which runs, streamed joins, rechecks, retention, the CLI."""
+"""The diff job over a real store: which runs, streamed joins, rechecks, retention, the CLI.
+
+Each test runs twice: on runs stored with their placement digests (as
+`compute_placements` writes them) and on runs stored without (from before
+digests existed), which the job reads from their documents.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import pytest
 from tiercrawl.cli import main
 from tiercrawl.core.report import SECTIONS
 from tiercrawl.jobs.diff import changes_between, plan_diff, recheck_keys, report_sections
+from tiercrawl.jobs.placements import digest_row, write_digests
 from tiercrawl.jobs.retention import RUN_COLLECTIONS, apply_retention, runs_to_remove
 from tiercrawl.store import Store
 
@@ -59,6 +65,14 @@ def placement(run_id: str, url: str, status: str = "live", **extra: Any) -> dict
     }
 
 
+_DIGESTS = {"write": True}
+
+
+@pytest.fixture(autouse=True, params=["digests", "documents"])
+def _digests(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(_DIGESTS, "write", request.param == "digests")
+
+
 def put(store: Store, run_id: str, statuses: dict[str, str], **extra: Any) -> None:
     store.placements.insert_many(
         [
@@ -66,6 +80,9 @@ def put(store: Store, run_id: str, statuses: dict[str, str], **extra: Any) -> No
             for name, s in statuses.items()
         ]
     )
+    if _DIGESTS["write"]:
+        rows = [digest_row(doc) for doc in store.placements.find({"run_id": run_id})]
+        write_digests(store, run_id, CAMPAIGN, rows)
 
 
 def kinds(store: Store, **kwargs: Any) -> dict[str, set[tuple[str, str]]]:
@@ -138,7 +155,7 @@ def test_scores_pages_and_url_form_edits_in_one_streamed_diff(store: Store) -> N
     put(store, "a", {"scored": "live", "noindexed": "live", "slash": "live"})
     put(store, "b", {"scored": "live", "noindexed": "not_indexable"})
     # The campaign entry was rewritten with a trailing slash and a tracking parameter.
-    store.placements.insert_one(placement("b", "https://blog.example/slash/?utm_source=x"))
+    put(store, "b", {"slash/?utm_source=x": "live"})
     for run_id, score in (("a", 80), ("b", 55)):
         store.scores.insert_one(
             {
@@ -206,6 +223,7 @@ def test_report_gets_a_changes_section_when_an_earlier_run_exists(store: Store) 
 
 def fill(store: Store, run_id: str) -> None:
     put(store, run_id, {"p": "live"})
+    write_digests(store, run_id, CAMPAIGN, [(1, "https://blog.example/p", TARGET, "live", "d")])
     store.pages.insert_one({"run_id": run_id, "url": "https://blog.example/p"})
     store.links.insert_one(
         {"run_id": run_id, "source_url": "https://blog.example/p", "position": 0}

@@ -24,6 +24,8 @@ A regression is an ``alert`` when one run saw it; `resolve_recheck` makes it
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -39,12 +41,15 @@ __all__ = [
     "align",
     "compare",
     "find_relinked",
+    "needs_documents",
     "needs_pages",
     "needs_recheck",
     "needs_relink",
     "overlay",
+    "placement_digest",
     "placement_key",
     "resolve_recheck",
+    "score_changes",
 ]
 
 CHANGE_KINDS = (
@@ -139,6 +144,42 @@ def placement_key(doc: Mapping[str, Any]) -> Key:
     return (int(doc["tier"]), str(doc["url"]), str(doc["target"]))
 
 
+# Fields that name the run a document belongs to, not what it saw: left out of digests.
+_RUN_FIELDS = frozenset({"_id", "run_id", "campaign"})
+
+
+def placement_digest(doc: Mapping[str, Any]) -> str:
+    """A short hash of everything a run saw of one placement (its ``link`` included).
+
+    Two runs' documents with the same digest differ only in the run they belong
+    to, so `compare` would find nothing in them: a job compares digests first
+    and reads documents only where they differ (`needs_documents`).
+    """
+    seen = {k: v for k, v in doc.items() if k not in _RUN_FIELDS}
+    if isinstance(link := seen.get("link"), Mapping):
+        seen["link"] = {k: v for k, v in link.items() if k not in _RUN_FIELDS}
+    text = json.dumps(seen, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def needs_documents(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Whether a placement both runs saw must be compared on its documents.
+
+    ``old`` and ``new`` need only ``status`` and ``digest`` (`placement_digest`).
+    Equal digests give no change, unless the page's indexability is in
+    question (`needs_pages`), which only the ``pages`` documents tell;
+    scores are compared apart (`score_changes`).
+    """
+    return old.get("digest") != new.get("digest") or needs_pages(old, new)
+
+
+def score_changes(
+    placement: Mapping[str, Any], old: Mapping[str, Any] | None, new: Mapping[str, Any] | None
+) -> list[Change]:
+    """The ``score_changed`` change of a placement whose documents need no comparison."""
+    return _score_changes(placement, old, new)
+
+
 def _match(key: Key) -> Key:
     return (key[0], match_key(key[1]), match_key(key[2]))
 
@@ -154,35 +195,37 @@ def align(
     same `match_key`; they are held until the end and paired then, so memory
     grows with such edits only, never with the number of placements.
     """
-    old_it, new_it = _ordered(old), _ordered(new)
-    a, b = next(old_it, None), next(new_it, None)
+    old_it, new_it = _keyed(old), _keyed(new)
+    ka, a = next(old_it, (None, None))
+    kb, b = next(new_it, (None, None))
     unpaired_old: dict[Key, Mapping[str, Any]] = {}
     unpaired_new: dict[Key, Mapping[str, Any]] = {}
     while a is not None or b is not None:
-        if a is not None and (b is None or placement_key(a) < placement_key(b)):
+        if a is not None and (kb is None or (ka is not None and ka < kb)):
             unpaired_old[_match(placement_key(a))] = a
-            a = next(old_it, None)
-        elif b is not None and (a is None or placement_key(b) < placement_key(a)):
+            ka, a = next(old_it, (None, None))
+        elif b is not None and (ka is None or (kb is not None and kb < ka)):
             unpaired_new[_match(placement_key(b))] = b
-            b = next(new_it, None)
+            kb, b = next(new_it, (None, None))
         else:
             yield a, b
-            a, b = next(old_it, None), next(new_it, None)
+            ka, a = next(old_it, (None, None))
+            kb, b = next(new_it, (None, None))
     for mkey, doc in unpaired_old.items():
         yield doc, unpaired_new.pop(mkey, None)
     for doc in unpaired_new.values():
         yield None, doc
 
 
-def _ordered(docs: Iterable[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
-    """``docs``, checked to come in key order: a merge of unsorted streams would pair nothing."""
+def _keyed(docs: Iterable[Mapping[str, Any]]) -> Iterator[tuple[Key, Mapping[str, Any]]]:
+    """``docs`` with their keys, checked to be in key order (unsorted streams would pair nothing)."""
     last: Key | None = None
     for doc in docs:
         key = placement_key(doc)
         if last is not None and key < last:
             raise ValueError(f"placements out of order: {key} after {last}")
         last = key
-        yield doc
+        yield key, doc
 
 
 def overlay(
@@ -194,6 +237,9 @@ def overlay(
     what the run said of the placements it covers, but an ``inconclusive``
     recheck does not erase a verdict.
     """
+    if len(streams) == 1:  # no recheck: the run as it is
+        yield from streams[0]
+        return
     iters = [iter(stream) for stream in streams]
     heads = [next(it, None) for it in iters]
     while any(head is not None for head in heads):

@@ -7,12 +7,18 @@ its rechecks, and a recheck run itself is compared with the baseline of the
 run it rechecked, over the placements it covers, settling that run's alerts
 (`tiercrawl.core.diff.resolve_recheck`).
 
-How (`iter_diff`): both runs' ``placements`` come in one cursor each, sorted
-by the placements index ``(run_id, tier, url, target)``, and are joined as
-they arrive (`tiercrawl.core.diff.align`). ``pages`` are read one at a time
-and only for the few placements whose verdict changed; ``scores`` are
-streamed alongside when both runs are scored. Memory holds a cursor batch,
-whatever the number of placements.
+How (`iter_diff`): each run is read from its digests (``placement_digests``,
+written with its placements: `tiercrawl.jobs.placements`), a few documents
+of ~1,000 placements at a time by ``seq`` ranges, and the two streams are
+joined in key order (`tiercrawl.core.diff.align`). Only where two digests
+differ (`tiercrawl.core.diff.needs_documents`) are the placement documents
+read, batch by batch with ``$in`` queries on the placements index, and with
+them the few ``pages`` and ``links`` their verdicts need; ``scores`` the same
+way when both runs are scored. A run stored before digests existed is read
+from one sorted cursor of its documents instead. Memory holds a batch of
+`_PAIRS` placements and what they need, whatever the number of placements;
+so does the embedded server, which materialises each query's result: no
+query returns more than a batch.
 """
 
 from __future__ import annotations
@@ -28,15 +34,19 @@ from tiercrawl.core.diff import (
     align,
     compare,
     find_relinked,
+    needs_documents,
     needs_pages,
     needs_recheck,
     needs_relink,
     overlay,
+    placement_digest,
     placement_key,
     resolve_recheck,
+    score_changes,
 )
 from tiercrawl.core.report import SECTIONS, ReportData, Section
 from tiercrawl.exceptions import StoreError, TiercrawlError
+from tiercrawl.jobs.placements import DIGESTS
 
 if TYPE_CHECKING:
     from tiercrawl.core.campaign import Campaign
@@ -55,6 +65,14 @@ __all__ = [
 
 _KEY_ORDER = [("run_id", 1), ("tier", 1), ("url", 1), ("target", 1)]
 _BATCH = 1000
+# Digest documents read per query (each holds up to DIGEST_SIZE placements).
+_DIGEST_READS = 4
+# Aligned placements resolved together: their documents, pages, links and
+# scores are read in a few queries per batch.
+_PAIRS = 1000
+# Values per `$in` query: SecantusDB matches each document against every value
+# in Python, so a long list costs more per document (measured best at 10-20).
+_LOOKUP_CHUNK = 20
 _PAGE_FIELDS = {"_id": 0, "main_text": 0}
 
 Doc = Mapping[str, Any]
@@ -170,6 +188,209 @@ def _stream(store: Store, collection: str, run_id: str) -> Iterator[Doc]:
         cursor.close()
 
 
+class _Stub(dict[str, Any]):
+    """A placement as its run's digest holds it: key, ``status``, ``digest``; no document."""
+
+
+def _entries(store: Store, run_id: str) -> Iterator[Doc]:
+    """A run's placements in key order: digest entries, or documents for a run without digests.
+
+    Digests are read `_DIGEST_READS` documents at a time by a ``seq`` range
+    bounded on both sides, so neither side ever holds more than that.
+    """
+    digests = store.db[DIGESTS]
+    first = digests.find_one({"run_id": run_id, "seq": 0}, {"_id": 0, "chunks": 1})
+    if first is None:  # a run from before digests: its documents, in one sorted cursor
+        yield from _stream(store, "placements", run_id)
+        return
+    chunks = int(first["chunks"])
+    for start in range(0, chunks, _DIGEST_READS):
+        end = min(start + _DIGEST_READS, chunks)
+        docs = list(
+            digests.find(
+                {"run_id": run_id, "seq": {"$gte": start, "$lt": end}},
+                {"_id": 0, "seq": 1, "tier": 1, "entries": 1},
+            ).sort("seq", 1)
+        )
+        if [doc["seq"] for doc in docs] != list(range(start, end)):
+            raise StoreError(f"run {run_id}: placement digests {start}-{end - 1} incomplete")
+        for doc in docs:
+            tier = doc["tier"]
+            for url, target, status, digest in doc["entries"]:
+                yield _Stub(
+                    run_id=run_id, tier=tier, url=url, target=target, status=status, digest=digest
+                )
+
+
+def _summary(doc: Doc) -> Doc:
+    """What `needs_documents` reads of a digest entry or a placement document."""
+    if isinstance(doc, _Stub):
+        return doc
+    return {"status": doc.get("status"), "digest": placement_digest(doc)}
+
+
+def _by_url(
+    store: Store,
+    collection: str,
+    query: Mapping[str, Any],
+    field_name: str,
+    values: Iterable[str],
+    projection: Mapping[str, Any],
+) -> Iterator[Doc]:
+    """The documents matching ``query`` whose ``field_name`` is one of ``values``, by chunks.
+
+    Each query is ``{<query>, field_name: {$in: chunk}}`` on an index whose
+    fields are ``query``'s and then ``field_name``: it costs what it returns.
+    """
+    ordered = sorted(set(values))
+    for start in range(0, len(ordered), _LOOKUP_CHUNK):
+        chunk = ordered[start : start + _LOOKUP_CHUNK]
+        yield from store.db[collection].find(
+            {**query, field_name: {"$in": chunk}}, projection, batch_size=_BATCH
+        )
+
+
+def _by_key(
+    store: Store, collection: str, run_id: str, keys: Iterable[tuple[int, str, str]]
+) -> dict[tuple[int, str, str], Doc]:
+    """The ``placements`` or ``scores`` documents of run ``run_id`` with these keys."""
+    wanted = set(keys)
+    urls_by_tier: dict[int, set[str]] = {}
+    for tier, url, _target in wanted:
+        urls_by_tier.setdefault(tier, set()).add(url)
+    found = {}
+    for tier, urls in sorted(urls_by_tier.items()):
+        query = {"run_id": run_id, "tier": tier}
+        for doc in _by_url(store, collection, query, "url", urls, {"_id": 0}):
+            if (key := placement_key(doc)) in wanted:
+                found[key] = doc
+    return found
+
+
+def _documents(store: Store, wanted: Iterable[Doc]) -> dict[tuple[str, tuple[int, str, str]], Doc]:
+    """The placement documents of these digest entries, by (run id, key)."""
+    keys_by_run: dict[str, list[tuple[int, str, str]]] = {}
+    for stub in wanted:
+        keys_by_run.setdefault(stub["run_id"], []).append(placement_key(stub))
+    return {
+        (run_id, key): doc
+        for run_id, keys in keys_by_run.items()
+        for key, doc in _by_key(store, "placements", run_id, keys).items()
+    }
+
+
+def _pages(store: Store, placements: Iterable[Doc]) -> dict[tuple[str, str], Doc]:
+    urls_by_run: dict[str, set[str]] = {}
+    for doc in placements:
+        urls_by_run.setdefault(doc["run_id"], set()).add(doc["url"])
+    return {
+        (run_id, page["url"]): page
+        for run_id, urls in urls_by_run.items()
+        for page in _by_url(store, "pages", {"run_id": run_id}, "url", urls, _PAGE_FIELDS)
+    }
+
+
+def _links(store: Store, placements: Iterable[Doc]) -> dict[tuple[str, str], list[Doc]]:
+    """The links of these placements' pages, in page order."""
+    urls_by_run: dict[str, set[str]] = {}
+    for doc in placements:
+        urls_by_run.setdefault(doc["run_id"], set()).add(doc["url"])
+    found: dict[tuple[str, str], list[Doc]] = {}
+    for run_id, urls in urls_by_run.items():
+        query = {"run_id": run_id}
+        for link in _by_url(store, "links", query, "source_url", urls, {"_id": 0}):
+            found.setdefault((run_id, link["source_url"]), []).append(link)
+    for links in found.values():
+        links.sort(key=lambda link: link.get("position") or 0)
+    return found
+
+
+def _resolve(
+    store: Store, pairs: list[tuple[Doc | None, Doc | None]], scored: tuple[str, str] | None
+) -> Iterator[tuple[Doc, list[Change]]]:
+    """The changes of a batch of aligned placements, reading what they need in a few queries.
+
+    Placement documents only for pairs whose digests differ (`needs_documents`),
+    pages only where the verdict needs them (`needs_pages`), links only where
+    a link vanished (`needs_relink`), scores when both runs are scored.
+    """
+    compared = [
+        old is not None and new is not None and needs_documents(_summary(old), _summary(new))
+        for old, new in pairs
+    ]
+    stubs = [
+        doc
+        for (old, new), full in zip(pairs, compared, strict=True)
+        if full
+        for doc in (old, new)
+        if isinstance(doc, _Stub)
+    ]
+    documents = _documents(store, stubs)
+
+    def document(doc: Doc) -> Doc:
+        if not isinstance(doc, _Stub):
+            return doc
+        key = (doc["run_id"], placement_key(doc))
+        if key not in documents:
+            raise StoreError(f"run {doc['run_id']}: no placement {placement_key(doc)}")
+        return documents[key]
+
+    both: list[tuple[Doc, Doc] | None] = [
+        (document(old), document(new)) if full and old is not None and new is not None else None
+        for (old, new), full in zip(pairs, compared, strict=True)
+    ]
+    full_pairs = [pair for pair in both if pair is not None]
+    pages = _pages(
+        store, (doc for old, new in full_pairs if needs_pages(old, new) for doc in (old, new))
+    )
+    links = _links(store, (new for old, new in full_pairs if needs_relink(old, new)))
+    scores: tuple[dict[Any, Doc], dict[Any, Doc]] = ({}, {})
+    if scored is not None:
+        keys = [placement_key(new) for old, new in pairs if old is not None and new is not None]
+        scores = (
+            _by_key(store, "scores", scored[0], keys),
+            _by_key(store, "scores", scored[1], keys),
+        )
+    for (old, new), pair in zip(pairs, both, strict=True):
+        if old is None or new is None:
+            changes = compare(
+                Observation(old) if old is not None else None,
+                Observation(new) if new is not None else None,
+            )
+            yield (new or old or {}), changes
+            continue
+        key = placement_key(new)
+        old_score, new_score = scores[0].get(key), scores[1].get(key)
+        if pair is None:
+            yield new, score_changes(new, old_score, new_score)
+            continue
+        old, new = pair
+        relinked = None
+        if needs_relink(old, new):
+            relinked = find_relinked(old["link"], links.get((new["run_id"], new["url"]), []))
+        yield (
+            new,
+            compare(
+                Observation(old, pages.get((old["run_id"], old["url"])), old_score),
+                Observation(new, pages.get((new["run_id"], new["url"])), new_score),
+                relinked=relinked,
+            ),
+        )
+
+
+def _batches(
+    pairs: Iterable[tuple[Doc | None, Doc | None]], size: int
+) -> Iterator[list[tuple[Doc | None, Doc | None]]]:
+    batch: list[tuple[Doc | None, Doc | None]] = []
+    for pair in pairs:
+        batch.append(pair)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def _lookup(
     store: Store, collection: str, run_ids: Iterable[str], key: tuple[int, str, str]
 ) -> Iterator[Doc]:
@@ -233,21 +454,26 @@ def _changes(
 
 
 def iter_diff(store: Store, plan: DiffPlan) -> Iterator[tuple[Doc, list[Change]]]:
-    """Each placement of the diff (its newer document, else its older one) with its changes."""
-    scores = None
-    if plan.scored:
-        scores = (
-            _Follower(_stream(store, "scores", plan.baseline)),
-            _Follower(_stream(store, "scores", plan.newer)),
-        )
-    newer = _stream(store, "placements", plan.newer)
+    """Each placement of the diff (its newer document, else its older one) with its changes.
+
+    Placements whose digests did not change come as their digest entry (key,
+    ``run_id``, ``status``), not their document.
+    """
     try:
         if plan.prior is None:
-            older = overlay([_stream(store, "placements", run) for run in plan.older])
-            for old, new in align(older, newer):
-                yield (new or old or {}), _changes(store, old, new, scores)
+            older = overlay([_entries(store, run) for run in plan.older])
+            pairs = align(older, _entries(store, plan.newer))
+            scored = (plan.baseline, plan.newer) if plan.scored else None
+            for batch in _batches(pairs, _PAIRS):
+                yield from _resolve(store, batch, scored)
             return
-        for new in newer:
+        scores = None
+        if plan.scored:
+            scores = (
+                _Follower(_stream(store, "scores", plan.baseline)),
+                _Follower(_stream(store, "scores", plan.newer)),
+            )
+        for new in _stream(store, "placements", plan.newer):
             key = placement_key(new)
             old = next(
                 overlay([[doc] for doc in _lookup(store, "placements", plan.older, key)]), None

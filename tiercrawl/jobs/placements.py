@@ -2,22 +2,46 @@
 
 Runs after the crawl (the run recorder calls it when the spider closes), so
 every target's redirects are known before any link is matched against it.
+
+Alongside the ``placements`` documents it writes the run's digests
+(`write_digests`): ``placement_digests`` documents, each holding the key,
+status and `tiercrawl.core.diff.placement_digest` of up to `DIGEST_SIZE`
+placements of one tier in key order. ``tiercrawl diff`` reads those instead
+of every placement and fetches the documents of the placements that changed
+(`tiercrawl.jobs.diff`). They are written last, before the run is marked
+finished, and removed with the run by retention.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from tiercrawl.core.diff import placement_digest
 from tiercrawl.core.matching import evaluate_placement
 
 if TYPE_CHECKING:
     from tiercrawl.core.campaign import Campaign, Entry
     from tiercrawl.store import Store
 
-__all__ = ["compute_placements"]
+__all__ = [
+    "DIGESTS",
+    "DIGEST_SIZE",
+    "DigestRow",
+    "compute_placements",
+    "digest_row",
+    "write_digests",
+]
 
+DIGESTS = "placement_digests"
+# Placements per digest document: ~100 bytes each, so ~100 KB documents, and a
+# diff of 100,000 placements reads 100 of them per run.
+DIGEST_SIZE = 1000
+_DIGESTS_PER_WRITE = 20
 _CHUNK = 200
+
+# (tier, url, target, status, digest): sorts in the placements index order.
+DigestRow = tuple[int, str, str, str, str]
 _PAGE_FIELDS = {"main_text": 0, "_id": 0}
 
 
@@ -43,6 +67,7 @@ def compute_placements(store: Store, run_id: str, campaign: Campaign) -> int:
         ):
             pages[page["url"]] = page
     written = 0
+    rows: list[DigestRow] = []
     entry_urls = sorted({e.url for e in entries})
     for chunk in _chunks(entry_urls, _CHUNK):
         links_by_page: dict[str, list[dict[str, Any]]] = {url: [] for url in chunk}
@@ -51,8 +76,67 @@ def compute_placements(store: Store, run_id: str, campaign: Campaign) -> int:
             links_by_page[link["source_url"]].append(link)
         docs = list(_placements(run_id, campaign, entries, chunk, pages, links_by_page))
         store.upsert_many("placements", docs, key=("run_id", "tier", "url", "target"))
+        rows.extend(digest_row(doc) for doc in docs)
         written += len(docs)
+    write_digests(store, run_id, campaign.name, rows)
     return written
+
+
+def digest_row(placement: Mapping[str, Any]) -> DigestRow:
+    """What a digest keeps of one placement document."""
+    return (
+        int(placement["tier"]),
+        str(placement["url"]),
+        str(placement["target"]),
+        str(placement["status"]),
+        placement_digest(placement),
+    )
+
+
+def write_digests(store: Store, run_id: str, campaign: str, rows: Iterable[DigestRow]) -> int:
+    """Replace the digests of run ``run_id`` with ``rows`` (its placements); return the count.
+
+    Each document: ``run_id``, ``campaign``, ``seq`` (0, 1, ...), ``chunks``
+    (how many the run has, so a reader sees one missing), ``tier``, ``first``
+    and ``last`` (urls), ``entries`` (``[url, target, status, digest]`` in
+    key order). A url's entries never straddle two documents.
+    """
+    chunks = list(_digest_chunks(sorted(rows), DIGEST_SIZE))
+    digests = store.db[DIGESTS]
+    digests.delete_many({"run_id": run_id})
+    batch: list[dict[str, Any]] = []
+    for seq, chunk in enumerate(chunks):
+        batch.append(
+            {
+                "run_id": run_id,
+                "campaign": campaign,
+                "seq": seq,
+                "chunks": len(chunks),
+                "tier": chunk[0][0],
+                "first": chunk[0][1],
+                "last": chunk[-1][1],
+                "entries": [list(row[1:]) for row in chunk],
+            }
+        )
+        if len(batch) == _DIGESTS_PER_WRITE:
+            digests.insert_many(batch)
+            batch = []
+    if batch:
+        digests.insert_many(batch)
+    return len(chunks)
+
+
+def _digest_chunks(rows: Sequence[DigestRow], size: int) -> Iterator[Sequence[DigestRow]]:
+    """``rows`` (sorted) cut into runs of about ``size``: one tier each, a url never split."""
+    start = 0
+    while start < len(rows):
+        end = min(start + size, len(rows))
+        tier = rows[start][0]
+        while end < len(rows) and rows[end][:2] == rows[end - 1][:2]:
+            end += 1
+        end = next((i for i in range(start, end) if rows[i][0] != tier), end)
+        yield rows[start:end]
+        start = end
 
 
 def _placements(

@@ -3,7 +3,7 @@
 ``TIERCRAWL_KEEP_RUNS`` (default 0: keep all) counts full runs. A kept run
 keeps its rechecks (they belong to it: `tiercrawl.jobs.diff`); a running run
 is never touched. A run is removed children first (``links``, ``pages``,
-``placements``, ``scores``) and its ``runs`` document last, so a cleanup that
+``placements``, ``placement_digests``, ``scores``) and its ``runs`` document last, so a cleanup that
 is interrupted leaves a run that the next cleanup removes, never orphans.
 """
 
@@ -20,7 +20,7 @@ __all__ = ["RUN_COLLECTIONS", "apply_retention", "runs_to_remove"]
 logger = logging.getLogger(__name__)
 
 # Every collection whose documents carry a run_id, children before the run itself.
-RUN_COLLECTIONS = ("links", "pages", "placements", "scores")
+RUN_COLLECTIONS = ("links", "pages", "placements", "placement_digests", "scores")
 
 
 def runs_to_remove(store: Store, campaign: str, keep: int) -> list[str]:

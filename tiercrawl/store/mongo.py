@@ -1,9 +1,10 @@
 """Collections, indexes and writes. The only module that imports pymongo.
 
 Collections (contract §3): ``runs``, ``pages``, ``links``, ``placements``,
-``scores``, plus ``campaigns`` (stored campaign files). Every run is kept:
-documents carry ``run_id`` and writes are keyed by it, so a new crawl never
-overwrites history.
+``scores``, plus ``campaigns`` (stored campaign files) and
+``placement_digests`` (compact placements for diffs: `tiercrawl.jobs.placements`).
+Every run is kept: documents carry ``run_id`` and writes are keyed by it, so
+a new crawl never overwrites history.
 """
 
 from __future__ import annotations
@@ -24,7 +25,15 @@ from tiercrawl.store.embedded import embedded_uri
 
 __all__ = ["COLLECTIONS", "Store", "open_store"]
 
-COLLECTIONS = ("runs", "pages", "links", "placements", "scores", "campaigns")
+COLLECTIONS = (
+    "runs",
+    "pages",
+    "links",
+    "placements",
+    "placement_digests",
+    "scores",
+    "campaigns",
+)
 
 _DUPLICATE_KEY = 11000
 
@@ -50,6 +59,8 @@ _INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
             {"unique": True},
         ),
     ],
+    # A run's digests read a few at a time, by seq (tiercrawl.jobs.placements).
+    "placement_digests": [([("run_id", ASCENDING), ("seq", ASCENDING)], {"unique": True})],
     "scores": [
         (
             [
