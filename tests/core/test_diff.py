@@ -10,10 +10,12 @@ from tiercrawl.core.diff import (
     align,
     compare,
     find_relinked,
+    needs_documents,
     needs_pages,
     needs_recheck,
     needs_relink,
     overlay,
+    placement_digest,
     resolve_recheck,
 )
 
@@ -379,3 +381,28 @@ def test_needs_recheck() -> None:
     assert needs_recheck(placement("missing"), diff(placement(), placement("missing")))
     assert needs_recheck(placement("inconclusive"), [])
     assert not needs_recheck(placement(), diff(placement("missing"), placement()))
+
+
+def test_digest_ignores_the_run_and_sees_any_other_field() -> None:
+    base = placement()
+    other_run = placement(run_id="r2", _id="x", link=link(run_id="r2", campaign="c"))
+    assert placement_digest(base) == placement_digest(other_run)
+    assert compare(Observation(base), Observation(other_run)) == []
+    for changed in (
+        placement(link=link(context=CONTEXT + " more")),
+        placement(link=link(rel=["noopener"])),
+        placement(page_status=203),
+        placement("nofollow"),
+    ):
+        assert placement_digest(changed) != placement_digest(base)
+
+
+def test_equal_digests_skip_the_documents_unless_the_pages_could_change() -> None:
+    def entry(p: dict[str, Any]) -> dict[str, Any]:
+        return {"status": p["status"], "digest": placement_digest(p)}
+
+    assert not needs_documents(entry(placement()), entry(placement(run_id="r2")))
+    assert needs_documents(entry(placement()), entry(placement(page_status=203)))
+    # Same noindexed placement: whether the page's reasons changed is in ``pages`` only.
+    noindexed = entry(placement("not_indexable"))
+    assert needs_documents(noindexed, noindexed)

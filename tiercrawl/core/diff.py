@@ -35,6 +35,8 @@ from tiercrawl.core.urls import match_key
 __all__ = [
     "CHANGE_KINDS",
     "CONTEXT_MIN_SIMILARITY",
+    "PAGE_FIELDS",
+    "SCORE_FIELDS",
     "SCORE_MIN_DELTA",
     "Change",
     "Observation",
@@ -77,6 +79,17 @@ CHANGE_KINDS = (
 CONTEXT_MIN_SIMILARITY = 0.6
 # Score: a change of fewer points (0-100 scale) is noise of the scoring inputs.
 SCORE_MIN_DELTA = 10.0
+
+# What `compare` reads of a ``pages`` and a ``scores`` document: all a job needs to fetch.
+PAGE_FIELDS = (
+    "indexable",
+    "indexability",
+    "meta_robots",
+    "x_robots_tag",
+    "canonical",
+    "page_nofollow",
+)
+SCORE_FIELDS = ("score", "components", "flags")
 
 _FOUND = frozenset({"live", "nofollow", "not_indexable"})
 _ABSENT = frozenset({"missing", "page_error"})

@@ -15,10 +15,12 @@ differ (`tiercrawl.core.diff.needs_documents`) are the placement documents
 read, batch by batch with ``$in`` queries on the placements index, and with
 them the few ``pages`` and ``links`` their verdicts need; ``scores`` the same
 way when both runs are scored. A run stored before digests existed is read
-from one sorted cursor of its documents instead. Memory holds a batch of
-`_PAIRS` placements and what they need, whatever the number of placements;
-so does the embedded server, which materialises each query's result: no
-query returns more than a batch.
+from one sorted cursor of its documents instead. Either way the job holds a
+batch of `_PAIRS` placements and what they need, whatever the number of
+placements. With digests the embedded server does too (it materialises each
+query's whole result): no query returns more than `_DIGEST_READS` digests
+or `_LOOKUP_CHUNK` urls' documents (``tests/test_diff_streaming.py``).
+Every read fetches only the fields the comparison needs.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from tiercrawl.core.diff import (
+    PAGE_FIELDS,
+    SCORE_FIELDS,
     Change,
     Observation,
     align,
@@ -73,7 +77,11 @@ _PAIRS = 1000
 # Values per `$in` query: SecantusDB matches each document against every value
 # in Python, so a long list costs more per document (measured best at 10-20).
 _LOOKUP_CHUNK = 20
-_PAGE_FIELDS = {"_id": 0, "main_text": 0}
+# Projections: what the comparison reads, and the keys to file it under.
+_PAGE_FIELDS = {"_id": 0, "run_id": 1, "url": 1, **dict.fromkeys(PAGE_FIELDS, 1)}
+_SCORE_FIELDS = {"_id": 0, "tier": 1, "url": 1, "target": 1, **dict.fromkeys(SCORE_FIELDS, 1)}
+_LINK_FIELDS = {"_id": 0, "source_url": 1, "position": 1, "url": 1, "anchor_text": 1}
+_ALL_FIELDS = {"_id": 0}
 
 Doc = Mapping[str, Any]
 
@@ -175,10 +183,12 @@ def _baseline(runs: list[dict[str, Any]], by_id: Mapping[str, Doc], run_id: str)
     )
 
 
-def _stream(store: Store, collection: str, run_id: str) -> Iterator[Doc]:
+def _stream(
+    store: Store, collection: str, run_id: str, projection: Mapping[str, Any] = _ALL_FIELDS
+) -> Iterator[Doc]:
     cursor = (
         store.db[collection]
-        .find({"run_id": run_id}, {"_id": 0})
+        .find({"run_id": run_id}, projection)
         .sort(_KEY_ORDER)
         .batch_size(_BATCH)
     )
@@ -251,7 +261,11 @@ def _by_url(
 
 
 def _by_key(
-    store: Store, collection: str, run_id: str, keys: Iterable[tuple[int, str, str]]
+    store: Store,
+    collection: str,
+    run_id: str,
+    keys: Iterable[tuple[int, str, str]],
+    projection: Mapping[str, Any] = _ALL_FIELDS,
 ) -> dict[tuple[int, str, str], Doc]:
     """The ``placements`` or ``scores`` documents of run ``run_id`` with these keys."""
     wanted = set(keys)
@@ -261,7 +275,7 @@ def _by_key(
     found = {}
     for tier, urls in sorted(urls_by_tier.items()):
         query = {"run_id": run_id, "tier": tier}
-        for doc in _by_url(store, collection, query, "url", urls, {"_id": 0}):
+        for doc in _by_url(store, collection, query, "url", urls, projection):
             if (key := placement_key(doc)) in wanted:
                 found[key] = doc
     return found
@@ -298,7 +312,7 @@ def _links(store: Store, placements: Iterable[Doc]) -> dict[tuple[str, str], lis
     found: dict[tuple[str, str], list[Doc]] = {}
     for run_id, urls in urls_by_run.items():
         query = {"run_id": run_id}
-        for link in _by_url(store, "links", query, "source_url", urls, {"_id": 0}):
+        for link in _by_url(store, "links", query, "source_url", urls, _LINK_FIELDS):
             found.setdefault((run_id, link["source_url"]), []).append(link)
     for links in found.values():
         links.sort(key=lambda link: link.get("position") or 0)
@@ -348,8 +362,8 @@ def _resolve(
     if scored is not None:
         keys = [placement_key(new) for old, new in pairs if old is not None and new is not None]
         scores = (
-            _by_key(store, "scores", scored[0], keys),
-            _by_key(store, "scores", scored[1], keys),
+            _by_key(store, "scores", scored[0], keys, _SCORE_FIELDS),
+            _by_key(store, "scores", scored[1], keys, _SCORE_FIELDS),
         )
     for (old, new), pair in zip(pairs, both, strict=True):
         if old is None or new is None:
@@ -440,7 +454,8 @@ def _changes(
         old_page, new_page = _page(store, old), _page(store, new)
     relinked = None
     if needs_relink(old, new):
-        links = store.links.find({"run_id": new["run_id"], "source_url": new["url"]}, {"_id": 0})
+        query = {"run_id": new["run_id"], "source_url": new["url"]}
+        links = store.links.find(query, _LINK_FIELDS).sort("position", 1)
         relinked = find_relinked(old["link"], links)
     old_score = new_score = None
     if scores is not None:
@@ -470,8 +485,8 @@ def iter_diff(store: Store, plan: DiffPlan) -> Iterator[tuple[Doc, list[Change]]
         scores = None
         if plan.scored:
             scores = (
-                _Follower(_stream(store, "scores", plan.baseline)),
-                _Follower(_stream(store, "scores", plan.newer)),
+                _Follower(_stream(store, "scores", plan.baseline, _SCORE_FIELDS)),
+                _Follower(_stream(store, "scores", plan.newer, _SCORE_FIELDS)),
             )
         for new in _stream(store, "placements", plan.newer):
             key = placement_key(new)
