@@ -1,6 +1,6 @@
 """Benchmark: `tiercrawl diff` between two runs of N placements on the embedded store.
 
-    .venv/bin/python bench/diff_bench.py [--placements 100000 20000] [--home DIR]
+    .venv/bin/python bench/diff_bench.py [--placements 100000 20000] [--home DIR] [--rounds 2]
 
 For each N, a child process fills an embedded store (SecantusDB, in-process,
 as a first-time user gets it) with two finished runs of N placements, 5% of
