@@ -239,10 +239,25 @@ def test_latest_finished_run_is_scored(store: Store) -> None:
             "started_at": datetime.now(UTC),
         }
     )
-    assert score_run(store, "acme").run_id == "new"
-    assert store.scores.count_documents({"run_id": "old"}) == 0
+    # The newest run is still running (a sharded run, say): refuse rather than score an old one.
+    with pytest.raises(TiercrawlError, match="run running is still running"):
+        score_run(store, "acme")
     with pytest.raises(TiercrawlError, match="is running, not finished"):
         score_run(store, "acme", run_id="running")
+    assert score_run(store, "acme", run_id="new").run_id == "new"
+    store.runs.update_one({"_id": "running"}, {"$set": {"status": "failed"}})
+    # A newer recheck run covers only some placements: it is never the run scored.
+    store.runs.insert_one(
+        {
+            "_id": "recheck",
+            "campaign": "acme",
+            "status": "finished",
+            "recheck_of": "new",
+            "started_at": datetime.now(UTC),
+        }
+    )
+    assert score_run(store, "acme").run_id == "new"
+    assert store.scores.count_documents({"run_id": "old"}) == 0
 
 
 def test_weights_override_and_stored_weights(store: Store) -> None:
@@ -310,7 +325,9 @@ def test_scoring_a_real_crawl_of_the_test_web(
 ) -> None:
     store, run_id = crawled_web
     campaign = campaign_from_dict(yaml.safe_load(web.campaign_yaml()))
-    summary = score_run(store, "test-web", campaign=campaign, run_id=run_id)
+    # No campaign file given: brand and keywords come from the campaign as the run crawled it.
+    summary = score_run(store, "test-web", run_id=run_id)
+    assert summary.keywords_known
     assert summary.scored == len(campaign.entries())
     scores = {(doc["tier"], doc["url"]): doc for doc in store.scores.find({"run_id": run_id})}
     blog, forum = web.blog.base, web.forum.base

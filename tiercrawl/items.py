@@ -44,6 +44,7 @@ class PageItem:
     lang: str | None = None
     word_count: int = 0
     outbound_links: int = 0
+    commercial_domains: int = 0
     page_nofollow: bool = False
     main_text: str = ""
     link_count: int = 0

@@ -19,6 +19,7 @@ from itemadapter import ItemAdapter
 from tiercrawl.core.extract import extract_page
 from tiercrawl.core.indexability import assess, page_nofollow, x_robots_tokens
 from tiercrawl.core.render import mark_rendered_only
+from tiercrawl.core.scoring import commercial_domains
 from tiercrawl.items import TRANSIENT_FIELDS
 from tiercrawl.store_access import store_for
 
@@ -94,6 +95,8 @@ class ExtractPipeline:
             "source_url": adapter["url"],
         }
         adapter["links"] = [{**owner, **asdict(link)} for link in facts.links]
+        # Kept on the page so that scoring never has to read the run's links.
+        adapter["commercial_domains"] = commercial_domains(adapter["links"])
 
 
 class MongoSinkPipeline:

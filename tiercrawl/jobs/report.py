@@ -30,7 +30,7 @@ def _template() -> str:
 
 def load_report(store: Store, name: str, run_id: str | None = None) -> ReportData:
     """The latest scored run of ``name`` (or run ``run_id``) with its score rows."""
-    runs = store.runs_of(name)
+    runs = store.runs_of(name, rechecks=False)
     if run_id is not None:
         runs = [run for run in runs if run["_id"] == run_id]
         if not runs:

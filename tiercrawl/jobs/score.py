@@ -1,6 +1,8 @@
 """The scoring job: one ``scores`` document per placement of a campaign's run.
 
-Reads the run's ``placements``, ``pages`` and ``links`` in a few bulk queries,
+Reads the run's ``placements`` and ``pages`` in two bulk queries (each
+placement carries its best link, and each page its link-farm counts, so the
+run's ``links`` are never read),
 scores tier-2 placements first (a tier-1 page's support is the quality of its
 tier-2 links), and upserts the scores keyed by ``(run_id, tier, url, target)``,
 so running it again replaces rather than duplicates. Safe to run from cron or
@@ -14,8 +16,7 @@ stored campaign's ``score_weights``, then the caller's override.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
-from collections.abc import Set as AbstractSet
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -27,7 +28,6 @@ from tiercrawl.core.scoring import (
     PlacementFacts,
     Score,
     Support,
-    commercial_domains,
     content_offset,
     merge_weights,
     score_placement,
@@ -55,13 +55,10 @@ _PAGE_FIELDS = {
     "indexability": 1,
     "page_nofollow": 1,
     "outbound_links": 1,
+    "commercial_domains": 1,
     "title": 1,
     "main_text": 1,
 }
-# Only external links are read (for link-farm signals): links are the bulk of
-# a run, and the others carry no signal the placement's own link lacks.
-_LINK_QUERY = {"external": True}
-_LINK_FIELDS = {"_id": 0, "source_url": 1, "external": 1, "domain": 1, "anchor_text": 1}
 
 
 @dataclass
@@ -76,8 +73,13 @@ class ScoreSummary:
     keywords_known: bool = False
 
 
-def load_terms(store: Store, name: str, campaign: Campaign | None) -> tuple[list[str], list[str]]:
-    """The campaign's (brand, keywords): from ``campaign`` if given, else the stored campaign."""
+def load_terms(
+    store: Store, name: str, campaign: Campaign | None, run: Mapping[str, Any] | None = None
+) -> tuple[list[str], list[str]]:
+    """The campaign's (brand, keywords): from ``campaign`` if given, else the campaign as
+    the run crawled it, else the stored campaign."""
+    if campaign is None and run is not None and run.get("campaign_spec"):
+        campaign = campaign_from_dict(run["campaign_spec"], source=f"run {run['_id']}")
     if campaign is None:
         doc = store.campaigns.find_one({"name": name}, {"campaign": 1})
         if doc and doc.get("campaign"):
@@ -101,7 +103,13 @@ def _finished_run(store: Store, name: str, run_id: str | None) -> dict[str, Any]
         if run.get("status") != "finished":
             raise TiercrawlError(f"{name}: run {run_id} is {run.get('status')}, not finished")
         return run
-    run = store.latest_run(name)
+    newest = store.latest_run(name, ("running", "finished", "failed"), rechecks=False)
+    if newest is not None and newest["status"] == "running":
+        raise TiercrawlError(
+            f"{name}: run {newest['_id']} is still running: wait for it "
+            f"(`tiercrawl status {newest['_id']} --wait`) or score an earlier run with --run"
+        )
+    run = store.latest_run(name, rechecks=False)
     if run is None:
         raise TiercrawlError(f"{name}: no finished run to score: run `tiercrawl crawl` first")
     return run
@@ -111,16 +119,6 @@ def _page_text(page: Mapping[str, Any] | None) -> str:
     if not page:
         return ""
     return f"{page.get('title') or ''}\n{page.get('main_text') or ''}".strip()
-
-
-def _commercial_domains(
-    links: Iterable[Mapping[str, Any]], linking: AbstractSet[str]
-) -> dict[str, int]:
-    by_page: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for link in links:
-        if link["source_url"] in linking:
-            by_page[link["source_url"]].append(link)
-    return {url: commercial_domains(page_links) for url, page_links in by_page.items()}
 
 
 class _Scorer:
@@ -139,11 +137,6 @@ class _Scorer:
         self.placements = list(store.placements.find({"run_id": run_id}, {"_id": 0}))
         self.pages = {p["url"]: p for p in store.pages.find({"run_id": run_id}, _PAGE_FIELDS)}
         self.pages_by_key = {match_key(url): page for url, page in self.pages.items()}
-        # One scan of the run, filtered here: a long ``$in`` costs more than it saves.
-        self.commercial = _commercial_domains(
-            store.links.find({"run_id": run_id, **_LINK_QUERY}, _LINK_FIELDS),
-            {p["url"] for p in self.placements},
-        )
         self.index = TfidfIndex(_page_text(page) for page in self.pages.values())
         self._vectors: dict[str, Vector] = {}
 
@@ -199,7 +192,7 @@ class _Scorer:
                 )
                 if link
                 else None,
-                commercial_domains=self.commercial.get(placement["url"], 0),
+                commercial_domains=(page or {}).get("commercial_domains") or 0,
                 support=support,
             ),
             self.weights,
@@ -248,7 +241,7 @@ def score_run(
 ) -> ScoreSummary:
     """Score every placement of ``name``'s latest finished run (or ``run_id``); store the scores."""
     run = _finished_run(store, name, run_id)
-    brand, keywords = load_terms(store, name, campaign)
+    brand, keywords = load_terms(store, name, campaign, run)
     effective = merge_weights(stored_weights(store, name), weights)
     scorer = _Scorer(store, run["_id"], brand, keywords, effective)
     classes = {id(p): scorer.anchor_class(p) for p in scorer.placements}

@@ -154,16 +154,30 @@ class Store:
             return int(exc.details.get("nInserted", 0))
 
     def runs_of(
-        self, campaign: str, statuses: Iterable[str] = ("finished",)
+        self,
+        campaign: str,
+        statuses: Iterable[str] = ("finished",),
+        *,
+        rechecks: bool = True,
     ) -> list[dict[str, Any]]:
-        """The campaign's runs with one of ``statuses``, newest first."""
-        query = {"campaign": campaign, "status": {"$in": list(statuses)}}
+        """The campaign's runs with one of ``statuses``, newest first.
+
+        ``rechecks=False`` leaves out recheck runs (``tiercrawl crawl --recheck``),
+        which cover only some placements: scores and reports want whole runs.
+        """
+        query: dict[str, Any] = {"campaign": campaign, "status": {"$in": list(statuses)}}
+        if not rechecks:
+            query["recheck_of"] = None
         return list(self.runs.find(query).sort("started_at", DESCENDING))
 
     def latest_run(
-        self, campaign: str, statuses: Iterable[str] = ("finished",)
+        self,
+        campaign: str,
+        statuses: Iterable[str] = ("finished",),
+        *,
+        rechecks: bool = True,
     ) -> dict[str, Any] | None:
-        runs = self.runs_of(campaign, statuses)
+        runs = self.runs_of(campaign, statuses, rechecks=rechecks)
         return runs[0] if runs else None
 
     def close(self) -> None:
