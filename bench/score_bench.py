@@ -28,8 +28,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tiercrawl.jobs.score import score_run
+from tiercrawl.core.scoring import commercial_domains
+from tiercrawl.jobs.score import _PAGE_FIELDS, score_run
 from tiercrawl.store import open_store
+from tiercrawl.store.embedded import stop_embedded
 
 TOPICS = {
     "drills": "drill cordless battery torque chuck brushless motor clutch masonry hammer bit",
@@ -176,6 +178,10 @@ def populate(store: Any, placements: int, links_per_page: int, seed: int = 1) ->
             )
             links[link["position"]] = dict(link)
         link_docs.extend(links)
+        # As the crawl's extraction pipeline does: the page carries its link-farm count.
+        page_docs[len(targets) + len(placement_docs)]["commercial_domains"] = commercial_domains(
+            links
+        )
         placement_docs.append(
             {
                 "run_id": run_id,
@@ -199,11 +205,8 @@ def populate(store: Any, placements: int, links_per_page: int, seed: int = 1) ->
 
 def plain_read(store: Any, run_id: str) -> int:
     """Read every document scoring reads, with the same queries and projections."""
-    from tiercrawl.jobs.score import _LINK_FIELDS, _LINK_QUERY, _PAGE_FIELDS
-
     count = len(list(store.placements.find({"run_id": run_id}, {"_id": 0})))
     count += sum(1 for _ in store.pages.find({"run_id": run_id}, _PAGE_FIELDS))
-    count += sum(1 for _ in store.links.find({"run_id": run_id, **_LINK_QUERY}, _LINK_FIELDS))
     return count
 
 
@@ -240,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ratio score/read: {score_s / read_s:.2f}")
         print(f"cores: {os.cpu_count()}, python {sys.version.split()[0]}")
         store.close()
+        stop_embedded()  # before its data directory goes
     return 0
 
 

@@ -6,6 +6,7 @@ tiercrawl talks to it with pymongo exactly as to a production MongoDB.
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 from tiercrawl.exceptions import StoreError
 
-__all__ = ["default_home", "embedded_uri"]
+__all__ = ["default_home", "embedded_uri", "stop_embedded"]
 
 _lock = threading.Lock()
 _servers: dict[Path, Any] = {}
@@ -49,3 +50,11 @@ def embedded_uri(home: Path | None = None) -> str:
                 ) from exc
             _servers[data_dir] = server
         return str(server.uri)
+
+
+@atexit.register
+def stop_embedded() -> None:
+    """Stop the embedded servers of this process, so WiredTiger closes its files cleanly."""
+    with _lock:
+        while _servers:
+            _servers.popitem()[1].stop()
