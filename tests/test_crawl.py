@@ -52,7 +52,8 @@ def test_every_requested_url_is_one_page_document(crawl: tuple[Store, str], web:
     expected = {url for url, _ in _campaign_pages(run)}
     stored = [doc["url"] for doc in store.pages.find({"run_id": run_id})]
     assert sorted(stored) == sorted(expected)
-    assert len(expected) == 22  # 17 tier-1, 2 tier-2, 3 targets (drills, saws, old-drills)
+    # 18 tier-1, 2 tier-2, 4 targets (drills, saws, old-drills, catalogue)
+    assert len(expected) == 24
 
 
 def _campaign_pages(run: dict[str, Any]) -> list[tuple[str, int]]:
@@ -68,10 +69,10 @@ def test_run_document(crawl: tuple[Store, str]) -> None:
     assert run["campaign"] == "test-web"
     assert run["status"] == "finished"
     assert run["started_at"] <= run["finished_at"]
-    assert run["stats"]["tiercrawl/pages"] == 22
-    assert run["stats"]["item_scraped_count"] == 22  # one item per page, not per link
+    assert run["stats"]["tiercrawl/pages"] == 24
+    assert run["stats"]["item_scraped_count"] == 24  # one item per page, not per link
     # Links are written in batches, not one round trip per link.
-    assert run["stats"]["tiercrawl/store/links_written"] == 29
+    assert run["stats"]["tiercrawl/store/links_written"] == 30
     assert run["stats"]["tiercrawl/store/batches"] == 1
 
 
@@ -94,7 +95,7 @@ def test_links_carry_every_contract_field(crawl: tuple[Store, str]) -> None:
 def test_placements_carry_every_contract_field(crawl: tuple[Store, str]) -> None:
     store, run_id = crawl
     docs = list(store.placements.find({"run_id": run_id}))
-    assert len(docs) == 19
+    assert len(docs) == 20
     for doc in docs:
         assert doc.keys() >= PLACEMENT_FIELDS
 
@@ -161,6 +162,7 @@ def test_base_href_resolves_links(crawl: tuple[Store, str], web: TestWeb) -> Non
         ("/canonical-post", "not_indexable"),
         ("/missing-post", "missing"),
         ("/moved", "live"),
+        ("/cross-domain-post", "live"),
         ("/gone", "page_error"),
         ("/private/post", "inconclusive"),
         ("/busy", "inconclusive"),
@@ -350,3 +352,21 @@ def test_bad_spider_arguments_are_refused_cleanly(
     assert result.returncode == 1
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_pages_keep_their_links_into_target_domains(
+    crawl: tuple[Store, str], web: TestWeb
+) -> None:
+    doc = page(crawl, web.blog.url("/best-drills"))
+    kept = {(link["anchor_text"], link["domain"]) for link in doc["target_links"]}
+    money = "127.0.0.2"
+    assert kept == {
+        ("Acme cordless drills", money),
+        ("these saws", money),
+        ("Acme drill photo", money),
+        ("secret offer", money),
+        ("Sponsored by Acme", money),
+    }
+    # A tier-2 page keeps its links into the tier-1 page's site.
+    forum = page(crawl, web.forum.url("/t/1"))
+    assert [link["domain"] for link in forum["target_links"]] == ["127.0.0.3"]

@@ -6,19 +6,20 @@ import socket
 from pathlib import Path
 from string import Template
 
-from tiercrawl.demo.webserver import Site
+from tiercrawl.demo.webserver import Site, Web
 
 SITE_DIR = Path(__file__).parent / "site"
 
 
-class TestWeb:
+class TestWeb(Web):
     __test__ = False  # a fixture, not a test class
 
     def __init__(self) -> None:
         self.money = Site("127.0.0.2")
         self.blog = Site("127.0.0.3")
         self.forum = Site("127.0.0.4")
-        self.sites = {"money": self.money, "blog": self.blog, "forum": self.forum}
+        super().__init__(money=self.money, blog=self.blog, forum=self.forum)
+        self.build()
 
     def page(self, name: str) -> str:
         text = (SITE_DIR / name).read_text(encoding="utf-8")
@@ -29,6 +30,8 @@ class TestWeb:
         money.add("/drills/", self.page("money/drills.html"))
         money.add("/saws/", self.page("money/saws.html"))
         money.redirect("/old-drills", "/drills/")
+        # A target that moved to another site: its links are matched after the redirect.
+        money.redirect("/catalogue", f"{self.forum.base}/acme")
         blog.add("/robots.txt", self.page("blog/robots.txt"), content_type="text/plain")
         for name in (
             "best-drills",
@@ -36,6 +39,7 @@ class TestWeb:
             "noindex-post",
             "canonical-post",
             "missing-post",
+            "cross-domain-post",
         ):
             blog.add(f"/{name}", self.page(f"blog/{name}.html"))
         blog.add(
@@ -56,18 +60,9 @@ class TestWeb:
         blog.add(
             "/challenge", "<title>Just a moment...</title><p>Checking your browser</p>", status=403
         )
+        forum.add("/acme", "<title>Acme catalogue</title><p>Drills and saws.</p>")
         forum.add("/t/1", self.page("forum/thread-1.html"))
         forum.add("/t/2", self.page("forum/thread-2.html"))
-
-    def start(self) -> TestWeb:
-        self.build()
-        for site in self.sites.values():
-            site.start()
-        return self
-
-    def stop(self) -> None:
-        for site in self.sites.values():
-            site.stop()
 
     def campaign_yaml(self) -> str:
         m, b, f = self.money.base, self.blog.base, self.forum.base
@@ -79,6 +74,7 @@ class TestWeb:
             (f"{b}/canonical-post", f"{m}/drills/", None),
             (f"{b}/missing-post", f"{m}/drills/", None),
             (f"{b}/moved", f"{m}/old-drills", None),
+            (f"{b}/cross-domain-post", f"{m}/catalogue", None),
             (f"{b}/gone", f"{m}/drills/", None),
             (f"{b}/private/post", f"{m}/drills/", None),
             (f"{b}/busy", f"{m}/drills/", None),

@@ -45,6 +45,9 @@ class PageItem:
     word_count: int = 0
     outbound_links: int = 0
     commercial_domains: int = 0
+    # The page's links into its targets' registered domains (copies of ``links``
+    # documents): all its placements need, without reading ``links`` back.
+    target_links: list[dict[str, Any]] = field(default_factory=list)
     page_nofollow: bool = False
     main_text: str = ""
     link_count: int = 0

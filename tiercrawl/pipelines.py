@@ -18,6 +18,7 @@ from itemadapter import ItemAdapter
 
 from tiercrawl.core.extract import extract_page
 from tiercrawl.core.indexability import assess, page_nofollow, x_robots_tokens
+from tiercrawl.core.matching import links_to_domains, target_domains
 from tiercrawl.core.render import mark_rendered_only
 from tiercrawl.core.scoring import commercial_domains
 from tiercrawl.items import TRANSIENT_FIELDS
@@ -42,6 +43,7 @@ class ExtractPipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.context_chars = crawler.settings.getint("TIERCRAWL_CONTEXT_CHARS", 300)
+        self._domains_by_page: dict[str, frozenset[str]] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
@@ -94,9 +96,18 @@ class ExtractPipeline:
             "campaign": adapter["campaign"],
             "source_url": adapter["url"],
         }
-        adapter["links"] = [{**owner, **asdict(link)} for link in facts.links]
-        # Kept on the page so that scoring never has to read the run's links.
-        adapter["commercial_domains"] = commercial_domains(adapter["links"])
+        # vars(), not asdict(): asdict deep-copies every value of every link.
+        links = [{**owner, **vars(link)} for link in facts.links]
+        adapter["links"] = links
+        # Kept on the page so that placements and scoring never read the run's links back.
+        adapter["commercial_domains"] = commercial_domains(links)
+        adapter["target_links"] = links_to_domains(links, self._target_domains(adapter["url"]))
+
+    def _target_domains(self, url: str) -> frozenset[str]:
+        if self._domains_by_page is None:
+            campaign = getattr(self.crawler.spider, "campaign", None)
+            self._domains_by_page = target_domains(campaign.entries()) if campaign else {}
+        return self._domains_by_page.get(url, frozenset())
 
 
 class MongoSinkPipeline:

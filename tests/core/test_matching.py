@@ -325,3 +325,24 @@ def test_no_expected_anchor_or_no_link() -> None:
     no_anchor = Entry(1, ENTRY.url, TARGET)
     assert evaluate_placement(no_anchor, _page(), [_link()])["anchor_matches"] is None
     assert evaluate_placement(ENTRY, _page(), [])["anchor_matches"] is None
+
+
+def test_target_domains_and_the_links_a_page_keeps() -> None:
+    from tiercrawl.core.matching import links_to_domains, target_domains
+
+    entries = [
+        Entry(1, "https://blog.example.org/a", "https://www.acme.co.uk/drills/"),
+        Entry(1, "https://blog.example.org/a", "https://shop.acme.co.uk/"),
+        Entry(2, "https://forum.example.net/t/1", "https://blog.example.org/a"),
+    ]
+    domains = target_domains(entries)
+    assert domains == {
+        "https://blog.example.org/a": frozenset({"acme.co.uk"}),
+        "https://forum.example.net/t/1": frozenset({"example.org"}),
+    }
+    links = [
+        {"domain": "acme.co.uk", "position": 0},
+        {"domain": "other.org", "position": 1},
+    ]
+    kept = links_to_domains(links, domains["https://blog.example.org/a"])
+    assert [link["position"] for link in kept] == [0]

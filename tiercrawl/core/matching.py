@@ -33,9 +33,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from tiercrawl.core.campaign import Entry
-from tiercrawl.core.urls import match_key
+from tiercrawl.core.urls import match_key, registered_domain
 
-__all__ = ["STATUSES", "evaluate_placement", "looks_like_challenge"]
+__all__ = [
+    "STATUSES",
+    "evaluate_placement",
+    "links_to_domains",
+    "looks_like_challenge",
+    "target_domains",
+]
 
 STATUSES = ("page_error", "inconclusive", "missing", "not_indexable", "nofollow", "live")
 
@@ -176,3 +182,23 @@ def evaluate_placement(
         "page_status": page.get("status") if page else None,
         "page_error": page.get("error") if page else None,
     }
+
+
+def target_domains(entries: Iterable[Entry]) -> dict[str, frozenset[str]]:
+    """For each entry page, the registered domains of the targets it should link to.
+
+    A page's links to these domains are all its placements can match (save a
+    target that redirects to another domain), so the crawl keeps them with
+    the page and the verdicts never read the run's other links back.
+    """
+    domains: dict[str, set[str]] = {}
+    for entry in entries:
+        domains.setdefault(entry.url, set()).add(registered_domain(entry.target))
+    return {url: frozenset(found) for url, found in domains.items()}
+
+
+def links_to_domains(
+    links: Iterable[Mapping[str, Any]], domains: frozenset[str]
+) -> list[Mapping[str, Any]]:
+    """The links (documents with ``domain``) that point into one of ``domains``."""
+    return [link for link in links if link.get("domain") in domains]

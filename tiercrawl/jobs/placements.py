@@ -2,6 +2,9 @@
 
 Runs after the crawl (the run recorder calls it when the spider closes), so
 every target's redirects are known before any link is matched against it.
+Each page carries the links into its targets' registered domains
+(``target_links``, kept by the extraction pipeline), so the run's ``links``
+are read back only for a page whose target redirects to another domain.
 
 Alongside the ``placements`` documents it writes the run's digests
 (`write_digests`): ``placement_digests`` documents, each holding the key,
@@ -18,7 +21,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tiercrawl.core.diff import placement_digest
-from tiercrawl.core.matching import evaluate_placement
+from tiercrawl.core.matching import evaluate_placement, target_domains
+from tiercrawl.core.urls import registered_domain
 
 if TYPE_CHECKING:
     from tiercrawl.core.campaign import Campaign, Entry
@@ -68,12 +72,22 @@ def compute_placements(store: Store, run_id: str, campaign: Campaign) -> int:
             pages[page["url"]] = page
     written = 0
     rows: list[DigestRow] = []
-    entry_urls = sorted({e.url for e in entries})
+    domains = target_domains(entries)
+    off_domain = {
+        e.url
+        for e in entries
+        if {registered_domain(a) for a in _aliases(pages.get(e.target))} - domains[e.url]
+    }
+    entry_urls = sorted(domains)
     for chunk in _chunks(entry_urls, _CHUNK):
-        links_by_page: dict[str, list[dict[str, Any]]] = {url: [] for url in chunk}
-        query = {"run_id": run_id, "source_url": {"$in": list(chunk)}}
-        for link in store.links.find(query, {"_id": 0}).sort("position", 1):
-            links_by_page[link["source_url"]].append(link)
+        links_by_page = {url: (pages.get(url) or {}).get("target_links", []) for url in chunk}
+        reread = [url for url in chunk if url in off_domain]
+        if reread:
+            for url in reread:
+                links_by_page[url] = []
+            query = {"run_id": run_id, "source_url": {"$in": reread}}
+            for link in store.links.find(query, {"_id": 0}).sort("position", 1):
+                links_by_page[link["source_url"]].append(link)
         docs = list(_placements(run_id, campaign, entries, chunk, pages, links_by_page))
         store.upsert_many("placements", docs, key=("run_id", "tier", "url", "target"))
         rows.extend(digest_row(doc) for doc in docs)
