@@ -34,6 +34,7 @@ from tiercrawl.core.render import (
     RenderPolicy,
     SiteMemory,
     decide_render,
+    may_need_render,
     scan_html,
 )
 from tiercrawl.exceptions import UsageError
@@ -372,6 +373,8 @@ class Renderer:
     ) -> scrapy.Request | None:
         """The render request for a raw page that needs one, or None."""
         if item.html is None or item.final_url is None or self.policy.mode == "never":
+            return None
+        if self.policy.mode == "auto" and not may_need_render(item.status, item.html):
             return None
         signals = scan_html(item.html, item.final_url)
         facts = RenderFacts(

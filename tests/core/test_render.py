@@ -216,3 +216,19 @@ def test_site_memory_learns_only_when_rendering_revealed_links() -> None:
     assert memory.learn(URL, raw, signals(links=(*raw.links, ("https://b.example/", "B"))))
     assert "https://www.blog.example.org/other" in memory
     assert "https://forum.example.org/t/1" not in memory
+
+
+@pytest.mark.parametrize(
+    ("status", "html", "expected"),
+    [
+        (200, "<p>text</p><SCRIPT src=a.js></SCRIPT>", True),
+        (200, "<script>x()</script>", True),
+        (200, "<p>no scripts, only <scripted> words</p>", False),
+        (404, "<script>x()</script>", False),
+        (None, "<script>x()</script>", False),
+    ],
+)
+def test_may_need_render(status: int | None, html: str, expected: bool) -> None:
+    from tiercrawl.core.render import may_need_render
+
+    assert may_need_render(status, html) is expected

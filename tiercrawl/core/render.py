@@ -35,6 +35,7 @@ __all__ = [
     "compare_links",
     "decide_render",
     "mark_rendered_only",
+    "may_need_render",
     "scan_html",
 ]
 
@@ -126,6 +127,18 @@ _EMPTY = PageSignals(scripts=0, text_chars=0, app_root=None, noscript_plea=None,
 
 def _text(el: etree._Element) -> str:
     return " ".join("".join(el.itertext()).split())
+
+
+_SCRIPT_TAG = re.compile(r"<script[\s>]", re.IGNORECASE)
+
+
+def may_need_render(status: int | None, html: str) -> bool:
+    """Whether ``auto`` could render this raw page at all: 2xx, and a ``<script>`` in it.
+
+    A substring search, so that the pages no script can change (most of a
+    crawl, often) are never parsed a second time for `scan_html`.
+    """
+    return 200 <= (status or 0) < 300 and _SCRIPT_TAG.search(html) is not None
 
 
 def scan_html(html: str, url: str) -> PageSignals:
