@@ -1,0 +1,149 @@
+"""CPU time of ``tiercrawl.core.extract.extract_page``, per page.
+
+Usage::
+
+    .venv/bin/python bench/extract_speed.py                      # print the figures
+    .venv/bin/python bench/extract_speed.py --save bench/out/extract-before.json
+    .venv/bin/python bench/extract_speed.py --compare bench/out/extract-before.json
+    .venv/bin/python bench/extract_speed.py --against old_extract --path /tmp/old
+
+Two inputs: (a) the labelled corpus pages (``placement-dev``, real pages, median
+88 KB), decompressed before timing; (b) one generated article-like page of the
+crawl benchmark (``crawlbench.site``, seed 2: ~28 KB, 73 links over header,
+nav, article, comments, sidebar and footer). CPU time (``time.process_time``),
+best of ``--repeats`` runs: for the corpus, each page's best time, then their
+mean and median; for the generated page, the best mean over ``--loops`` calls.
+
+``--against MODULE`` times a second ``extract_page`` (for instance the previous
+version, copied out of git) in the same run, interleaved, and prints the ratio;
+``--compare FILE`` prints the figures next to ones saved earlier with ``--save``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import importlib
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from crawlbench.site import _Writer
+
+DEFAULT_CORPUS = Path("/work/shared/corpus/placement-dev")
+PAGE_URL = "http://127.0.0.31:8000/tools/0.html"
+
+Extract = Callable[..., Any]
+
+
+def generated_page() -> str:
+    """The first article of ``crawl_bench.py``'s default site (5,000 pages, seed 2)."""
+    writer = _Writer(2, 8000)
+    targets = [f"{writer.base('127.0.0.35')}/products/{n}.html" for n in range(50)]
+    anchors = [writer.words(2, 3) for _ in targets]
+    return writer.page("127.0.0.31", writer.words(4, 9).title(), (targets[0], anchors[0]), 5000)
+
+
+def corpus_pages(corpus: Path, limit: int | None) -> list[tuple[bytes, str]]:
+    labels = json.loads((corpus / "labels.json").read_text(encoding="utf-8"))
+    names = sorted(labels)[:limit]
+    return [
+        (gzip.decompress((corpus / "pages" / n).read_bytes()), labels[n]["url"]) for n in names
+    ]
+
+
+def _time_corpus(extracts: list[Extract], pages: list[tuple[bytes, str]], repeats: int) -> list:
+    best = [[float("inf")] * len(pages) for _ in extracts]
+    for _ in range(repeats):
+        for i, (html, url) in enumerate(pages):
+            for k, extract in enumerate(extracts):
+                started = time.process_time()
+                extract(html, url)
+                elapsed = (time.process_time() - started) * 1000
+                best[k][i] = min(best[k][i], elapsed)
+    return [
+        {"mean": statistics.fmean(times), "median": statistics.median(times)} for times in best
+    ]
+
+
+def _time_generated(extracts: list[Extract], html: str, repeats: int, loops: int) -> list:
+    best = [float("inf")] * len(extracts)
+    for _ in range(repeats):
+        for k, extract in enumerate(extracts):
+            started = time.process_time()
+            for _ in range(loops):
+                extract(html, PAGE_URL)
+            best[k] = min(best[k], (time.process_time() - started) * 1000 / loops)
+    return best
+
+
+def _figures(corpus: dict[str, float], generated: float) -> dict[str, float]:
+    return {
+        "corpus_mean_ms": round(corpus["mean"], 3),
+        "corpus_median_ms": round(corpus["median"], 3),
+        "generated_ms": round(generated, 3),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--limit", type=int, default=None, help="only the first N corpus pages")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--loops", type=int, default=50, help="calls per repeat, generated page")
+    parser.add_argument("--save", type=Path, help="write the figures to this JSON file")
+    parser.add_argument("--compare", type=Path, help="print against figures saved with --save")
+    parser.add_argument("--against", help="a module with another extract_page, timed alongside")
+    parser.add_argument("--path", action="append", default=[], help="added to sys.path")
+    args = parser.parse_args(argv)
+    sys.path[:0] = args.path
+
+    from tiercrawl.core.extract import extract_page
+
+    extracts: list[Extract] = [extract_page]
+    names = ["current"]
+    if args.against:
+        extracts.insert(0, importlib.import_module(args.against).extract_page)
+        names.insert(0, args.against)
+    html = generated_page()
+    facts = extract_page(html, PAGE_URL)
+    print(f"generated page: {len(html.encode()) / 1000:.1f} KB, {len(facts.links)} links")
+    pages = corpus_pages(args.corpus, args.limit)
+    corpus = _time_corpus(extracts, pages, args.repeats)
+    generated = _time_generated(extracts, html, args.repeats, args.loops)
+    results = {n: _figures(c, g) for n, c, g in zip(names, corpus, generated, strict=True)}
+    saved = json.loads(args.compare.read_text(encoding="utf-8")) if args.compare else None
+    if saved is not None:
+        results = {"saved": saved, **results}
+    print(f"CPU ms/page, best of {args.repeats}; corpus: {len(pages)} pages")
+    print(f"{'':24} {'corpus mean':>12} {'corpus median':>14} {'generated':>10}")
+    for name, fig in results.items():
+        print(
+            f"{name:24} {fig['corpus_mean_ms']:12.2f} {fig['corpus_median_ms']:14.2f}"
+            f" {fig['generated_ms']:10.2f}"
+        )
+    if len(results) > 1:
+        first, last = next(iter(results.values())), results["current"]
+        print(
+            f"{'ratio current/' + next(iter(results)):24}"
+            + "".join(
+                f" {last[k] / first[k]:{w}.3f}"
+                for k, w in (
+                    ("corpus_mean_ms", 12),
+                    ("corpus_median_ms", 14),
+                    ("generated_ms", 10),
+                )
+            )
+        )
+    if args.save:
+        args.save.parent.mkdir(parents=True, exist_ok=True)
+        args.save.write_text(json.dumps(results["current"], indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
