@@ -59,9 +59,8 @@ def store(mongo_uri: str) -> Iterator[Store]:
 
 @pytest.fixture(scope="session")
 def web() -> Iterator[TestWeb]:
-    test_web = TestWeb().start()
-    yield test_web
-    test_web.stop()
+    with TestWeb() as test_web:
+        yield test_web
 
 
 def scrapy_crawl(

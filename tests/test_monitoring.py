@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import ROOT, TEST_CRAWL_SETTINGS, scrapy_crawl
 from tiercrawl.cli import main
-from tiercrawl.demo.webserver import Site
+from tiercrawl.demo.webserver import Site, Web
 from tiercrawl.jobs.retention import RUN_COLLECTIONS
 from tiercrawl.store import Store, open_store
 from tiercrawl.webhook import WebhookError, deliver
@@ -40,12 +40,14 @@ def post(body: str, footer: str = "", head: str = "") -> str:
     )
 
 
-class MonitorWeb:
+class MonitorWeb(Web):
     """A money site and a blog whose posts link to it; `change` makes the second crawl's web."""
 
     def __init__(self) -> None:
         self.money = Site("127.0.0.10")
         self.blog = Site("127.0.0.11")
+        super().__init__(money=self.money, blog=self.blog)
+        self.build()
 
     def link(
         self, path: str = "/drills/", rel: str = "", text: str = "Acme cordless drills"
@@ -101,9 +103,7 @@ class MonitorWeb:
 
 @pytest.fixture
 def monitor_web() -> Iterator[MonitorWeb]:
-    web = MonitorWeb()
-    web.build()
-    with web.money, web.blog:
+    with MonitorWeb() as web:
         yield web
 
 

@@ -48,9 +48,8 @@ class Crawl:
 
 @pytest.fixture(scope="module")
 def jsweb() -> Iterator[JsWeb]:
-    web = JsWeb().start()
-    yield web
-    web.stop()
+    with JsWeb() as web:
+        yield web
 
 
 def _crawl(

@@ -14,7 +14,7 @@ from string import Template
 
 import pytest
 
-from tiercrawl.demo.webserver import Site
+from tiercrawl.demo.webserver import Site, Web
 from tiercrawl.rendering import browser_executable
 
 HERE = Path(__file__).parent
@@ -37,20 +37,12 @@ PAGES = {
 }
 
 
-class JsWeb:
+class JsWeb(Web):
     def __init__(self) -> None:
         self.js = Site("127.0.0.5")
         self.money = Site("127.0.0.6")
+        super().__init__(js=self.js, money=self.money)
         self.target = self.money.url("/product/")
-
-    def page(self, name: str) -> str:
-        text = (HERE / name).read_text(encoding="utf-8")
-        return Template(text).substitute(js=self.js.base, money=self.money.base)
-
-    def url(self, name: str) -> str:
-        return self.js.url(f"/{name}")
-
-    def start(self) -> JsWeb:
         for name in PAGES:
             if name != "gone":
                 self.js.add(f"/{name}", self.page(f"{name}.html"))
@@ -59,13 +51,13 @@ class JsWeb:
         self.js.add("/app.js", self.page("app.js"), content_type="text/javascript")
         self.js.add("/pixel.png", b"\x89PNG\r\n\x1a\n", content_type="image/png")
         self.money.add("/product/", self.page("product.html"))
-        self.js.start()
-        self.money.start()
-        return self
 
-    def stop(self) -> None:
-        self.js.stop()
-        self.money.stop()
+    def page(self, name: str) -> str:
+        text = (HERE / name).read_text(encoding="utf-8")
+        return Template(text).substitute(js=self.js.base, money=self.money.base)
+
+    def url(self, name: str) -> str:
+        return self.js.url(f"/{name}")
 
     def campaign_yaml(self, name: str = "js-web") -> str:
         lines = [f"name: {name}", f"money_site: {self.money.base}/", "tier1:"]

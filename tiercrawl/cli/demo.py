@@ -38,15 +38,12 @@ def run(args: argparse.Namespace) -> int:
     output: Path = args.output or default_home() / "demo"
     output.mkdir(parents=True, exist_ok=True)
     store_args = ["--mongo-uri", args.mongo_uri] if args.mongo_uri else []
-    web = DemoWeb().start()
-    try:
+    with DemoWeb() as web:
         campaign = output / "acme-demo.yaml"
         campaign.write_text(web.campaign_yaml, encoding="utf-8")
         print(f"demo: web served on {', '.join(s.base for s in web.sites.values())}")
         print(f"demo: campaign {campaign}")
         code = main(["crawl", str(campaign), "--render", args.render, *store_args])
-    finally:
-        web.stop()
     if code != 0:
         return code
     for command in (["score", "acme-demo"],):

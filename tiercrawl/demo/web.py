@@ -12,7 +12,7 @@ from importlib.resources import files
 from string import Template
 from typing import Any
 
-from tiercrawl.demo.webserver import Site
+from tiercrawl.demo.webserver import Site, Web
 
 __all__ = ["DemoWeb"]
 
@@ -72,29 +72,20 @@ tier2:
 """
 
 
-class DemoWeb:
+class DemoWeb(Web):
     """The demo sites, serving from ``start()`` until ``stop()``."""
 
     def __init__(self) -> None:
-        self.sites = {
-            "money": Site("127.0.0.21"),
-            "bloga": Site("127.0.0.22"),
-            "blogb": Site("127.0.0.23"),
-            "forum": Site("127.0.0.24"),
-            "directory": Site("127.0.0.25"),
-        }
+        super().__init__(
+            money=Site("127.0.0.21"),
+            bloga=Site("127.0.0.22"),
+            blogb=Site("127.0.0.23"),
+            forum=Site("127.0.0.24"),
+            directory=Site("127.0.0.25"),
+        )
         bases = {name: site.base for name, site in self.sites.items()}
         pages = files("tiercrawl.demo") / "site"
         for site, path, filename, options in _PAGES:
             text = Template((pages / filename).read_text(encoding="utf-8")).substitute(bases)
             self.sites[site].add(path, text, **options)
         self.campaign_yaml = Template(_CAMPAIGN).substitute(bases)
-
-    def start(self) -> DemoWeb:
-        for site in self.sites.values():
-            site.start()
-        return self
-
-    def stop(self) -> None:
-        for site in self.sites.values():
-            site.stop()

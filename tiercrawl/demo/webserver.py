@@ -3,7 +3,7 @@
 Each ``Site`` binds its own loopback address (127.0.0.2, 127.0.0.3, ...), so
 every site is its own host, registered domain and download slot, as separate
 sites are on the web. Routes are plain data: a status, headers, a body, an
-optional delay.
+optional delay. A ``Web`` is a few named sites served together.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
-__all__ = ["Route", "Site"]
+__all__ = ["Route", "Site", "Web"]
 
 
 @dataclass
@@ -103,6 +103,28 @@ class Site:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class Web:
+    """Named ``Site``s, serving together from ``start()`` (or ``with``) until ``stop()``."""
+
+    def __init__(self, **sites: Site) -> None:
+        self.sites = sites
+
+    def start(self) -> Self:
+        for site in self.sites.values():
+            site.start()
+        return self
+
+    def stop(self) -> None:
+        for site in self.sites.values():
+            site.stop()
 
     def __enter__(self) -> Self:
         return self.start()
