@@ -9,9 +9,14 @@ import sys
 from typing import Any
 
 from tiercrawl.campaigns import is_campaign_file, resolve_campaign
-from tiercrawl.cli._common import add_store_option, open_store_from, store_uri
-
-RENDER_MODES = ("auto", "always", "never")
+from tiercrawl.cli._common import (
+    add_settings_option,
+    add_store_option,
+    check_settings,
+    open_store_from,
+    store_uri,
+)
+from tiercrawl.core.render import RENDER_MODES
 
 
 def add_parser(subparsers: Any) -> None:
@@ -26,14 +31,7 @@ def add_parser(subparsers: Any) -> None:
         help="render JavaScript: auto (when a page needs it), always, never "
         "(default: the TIERCRAWL_RENDER setting, auto)",
     )
-    parser.add_argument(
-        "-s",
-        "--set",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="override a Scrapy/tiercrawl setting (repeatable)",
-    )
+    add_settings_option(parser, "override a Scrapy/tiercrawl setting (repeatable)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.add_argument(
         "--recheck",
@@ -56,12 +54,8 @@ def _settings(args: argparse.Namespace) -> Any:
     if not args.quiet:
         settings.set("TIERCRAWL_PROGRESS_INTERVAL", 1.0, priority="cmdline")
     settings.set("LOG_LEVEL", "WARNING", priority="cmdline")
-    for pair in args.set:
-        name, sep, value = pair.partition("=")
-        if not sep:
-            from tiercrawl.exceptions import UsageError
-
-            raise UsageError(f"-s {pair}: expected NAME=VALUE")
+    check_settings(args.set)
+    for name, _, value in (pair.partition("=") for pair in args.set):
         settings.set(name, value, priority="cmdline")
     return settings
 

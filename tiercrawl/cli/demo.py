@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tiercrawl.cli._common import add_store_option
+from tiercrawl.core.render import RENDER_MODES
 from tiercrawl.store import default_home
 
 
@@ -26,7 +27,7 @@ def add_parser(subparsers: Any) -> None:
         default=None,
         help="directory for the campaign and reports (default: .tiercrawl/demo)",
     )
-    parser.add_argument("--render", choices=("auto", "always", "never"), default="auto")
+    parser.add_argument("--render", choices=RENDER_MODES, default="auto")
     add_store_option(parser)
     parser.set_defaults(run=run)
 

@@ -13,7 +13,13 @@ from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from tiercrawl.campaigns import is_campaign_file, resolve_campaign
-from tiercrawl.cli._common import add_store_option, open_store_from, store_uri
+from tiercrawl.cli._common import (
+    add_settings_option,
+    add_store_option,
+    check_settings,
+    open_store_from,
+    store_uri,
+)
 from tiercrawl.cli.campaign import push_campaign
 from tiercrawl.core.shards import plan_shards
 from tiercrawl.exceptions import TiercrawlError, UsageError
@@ -44,22 +50,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--project", default="tiercrawl", help="the Scrapyd project (default: tiercrawl)"
     )
-    parser.add_argument(
-        "-s",
-        "--set",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a Scrapy/tiercrawl setting for every job (repeatable)",
-    )
+    add_settings_option(parser, "a Scrapy/tiercrawl setting for every job (repeatable)")
     add_store_option(parser)
     parser.set_defaults(run=run)
-
-
-def _check_settings(pairs: list[str]) -> None:
-    bad = [pair for pair in pairs if "=" not in pair]
-    if bad:
-        raise UsageError("bad -s option", [f"-s {pair}: expected NAME=VALUE" for pair in bad])
 
 
 def _nodes(urls: list[str]) -> list[ScrapydNode]:
@@ -74,7 +67,7 @@ def _nodes(urls: list[str]) -> list[ScrapydNode]:
 def run(args: argparse.Namespace) -> int:
     from tiercrawl.spiders.tiers import new_run_id
 
-    _check_settings(args.set)
+    check_settings(args.set)
     if store_uri(args) is None:
         raise UsageError(
             "schedule needs the MongoDB the nodes share: give --mongo-uri or set "
