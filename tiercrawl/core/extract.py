@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from tiercrawl.core.regions import Block, classify, find_content, marker_of, word_set
-from tiercrawl.core.urls import registered_domain, resolve
+from tiercrawl.core.urls import registered_domain, resolve, resolve_link
 
 __all__ = ["LinkFacts", "PageFacts", "decode_html", "extract_page"]
 
@@ -114,25 +114,31 @@ def _fold(text: str | None) -> str:
     return " ".join(text.split()) if text else ""
 
 
-def _is_hidden(el: etree._Element, tag: str) -> bool:
-    if tag == "template" or el.get("hidden") is not None:
+def _is_hidden(attrs: dict[str, str]) -> bool:
+    if "hidden" in attrs or attrs.get("aria-hidden", "").strip().lower() == "true":
         return True
-    if (el.get("aria-hidden") or "").strip().lower() == "true":
-        return True
-    style = el.get("style")
-    return bool(style) and _HIDDEN_STYLE.search(style.lower().replace(" ", "")) is not None
+    style = attrs.get("style")
+    if not style:
+        return False
+    return _HIDDEN_STYLE.search(style.lower().replace(" ", "")) is not None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Link:
     el: etree._Element
     block: Block
     href: str
     url: str
+    domain: str
     hidden: bool
     start: int
     end: int = 0
     alts: list[str] = field(default_factory=list)
+
+
+# Skipped with their subtree; ``template`` is walked (as hidden) for its blocks.
+_SKIP_SUBTREE = _SKIP - {"template"}
+_LINK_TAGS = frozenset({"a", "area"})
 
 
 class _Walk:
@@ -140,102 +146,126 @@ class _Walk:
 
     def __init__(self) -> None:
         self.chunks: list[str] = []
-        self.pos = 0
-        self.space = True  # the text so far ends in a space (or is empty)
         self.words = 0
         self.blocks: list[Block] = []
         self.links: list[_Link] = []
 
-    def emit(self, text: str | None, block: Block, para: Block, hidden: bool, link: bool) -> None:
-        # Hidden prose stays out of contexts; a hidden link still needs its anchor.
-        if not text or (hidden and not link):
-            return
-        words = text.split()  # str.split beats a regex by far on long text
-        if not words:
-            if not self.space:
-                self.brk()
-            return
-        folded = " ".join(words)
-        if text[0].isspace() and not self.space:
-            folded = " " + folded
-        if text[-1].isspace():
-            folded += " "
-        self.chunks.append(folded)
-        self.pos += len(folded)
-        self.space = folded[-1] == " "
-        if hidden:
-            return
-        size = len(folded) - folded.count(" ", 0, 1) - folded.endswith(" ")
-        if link:
-            para.own_link += size
-            block.link += size
-        else:
-            para.own_text += size
-            para.commas += folded.count(",") + folded.count("\uff0c") + folded.count("\u3001")
-            block.text += size
-            self.words += len(words)
-
-    def brk(self) -> None:
-        if not self.space:
-            self.chunks.append(" ")
-            self.pos += 1
-            self.space = True
-
     def run(self, root: etree._Element, base_url: str) -> Block:
-        """Walk ``root``; return the block of the document element."""
-        top = Block(tag="html", parent=None)
-        # Per open element: its block, nearest paragraph block, hidden, open link.
-        stack: list[tuple[Block, Block, bool, _Link | None]] = []
+        """Walk ``root``; return the block of the document element.
+
+        One loop with everything inlined: this runs for every element and text
+        node of every crawled page. Text nodes are folded (whitespace runs to one
+        space) into ``chunks``; ``pos`` is the length of the text so far and
+        ``space`` whether it ends in a space (or is empty). Hidden prose stays
+        out of the text; a hidden link's own text is kept for its anchor.
+        """
+        chunks = self.chunks
+        append = chunks.append
+        blocks = self.blocks
+        links = self.links
+        skip_subtree = _SKIP_SUBTREE
+        paragraphs = _PARAGRAPHS
+        breaks = _BREAKS
+        link_tags = _LINK_TAGS
+        pos = 0
+        space = True
+        words = 0
+        top = Block("html", None)
+        # The open element: its block, nearest paragraph block, hidden, open link.
+        block, para, hidden, link = top, top, False, None
+        # The same for each enclosing element; own: whether the element has a block.
+        stack: list[tuple[Block, Block, bool, _Link | None, bool]] = []
         walker = etree.iterwalk(root, events=("start", "end"))
         for event, el in walker:
             tag = el.tag
-            if not isinstance(tag, str):
+            if tag.__class__ is not str:
                 continue
             if event == "start":
-                parent, para, hidden, link = stack[-1] if stack else (top, top, False, None)
-                if tag in _SKIP:
-                    hidden_here = True
-                    if tag != "template":
-                        walker.skip_subtree()
-                        stack.append((parent, para, True, link))
-                        continue
+                if tag in skip_subtree:
+                    walker.skip_subtree()
+                    stack.append((block, para, hidden, link, False))
+                    hidden = True
+                    continue
+                stack.append((block, para, hidden, link, True))
+                items = el.items()
+                if items:
+                    attrs = dict(items)
+                    if not hidden:
+                        hidden = tag == "template" or _is_hidden(attrs)
+                    id_class = (attrs.get("id") or "") + " " + (attrs.get("class") or "")
+                    marker, weight = marker_of(tag, attrs.get("role"), id_class.strip())
+                    block = Block(tag, block, marker, weight, pos)
                 else:
-                    hidden_here = hidden or _is_hidden(el, tag)
-                attrs = (el.get("id") or "") + " " + (el.get("class") or "")
-                marker, weight = marker_of(tag, el.get("role"), attrs.strip())
-                block = Block(tag=tag, parent=parent, marker=marker, weight=weight)
-                block.start = self.pos
-                parent.children.append(block)
-                self.blocks.append(block)
-                if tag in _PARAGRAPHS:
+                    attrs = None
+                    hidden = hidden or tag == "template"
+                    marker, weight = marker_of(tag, None, "")
+                    block = Block(tag, block, marker, weight, pos)
+                block.parent.children.append(block)  # type: ignore[union-attr]
+                blocks.append(block)
+                if tag in paragraphs:
                     para = block
-                if tag in _BREAKS:
-                    self.brk()
-                if tag in ("a", "area") and el.get("href") is not None:
-                    href = el.get("href") or ""
-                    url = resolve(href, base_url)
-                    if url is not None:
-                        link = _Link(el, block, href, url, hidden_here, self.pos)
-                        self.links.append(link)
+                if tag in breaks and not space:
+                    append(" ")
+                    pos += 1
+                    space = True
+                if attrs is not None and tag in link_tags and "href" in attrs:
+                    href = attrs["href"]
+                    resolved = resolve_link(href, base_url)
+                    if resolved is not None:
+                        link = _Link(el, block, href, resolved[0], resolved[1], hidden, pos)
+                        links.append(link)
                 elif tag == "img" and link is not None:
-                    link.alts.append(el.get("alt") or "")
-                stack.append((block, para, hidden_here, link))
-                self.emit(el.text, block, para, hidden_here, link is not None)
+                    link.alts.append(attrs.get("alt") or "" if attrs is not None else "")
+                text = el.text
             else:
-                block, _, _, link = stack.pop()
-                if tag not in _SKIP or tag == "template":
-                    if tag in _BREAKS:
-                        self.brk()
-                    block.end = self.pos
+                if stack[-1][4]:
+                    if tag in breaks and not space:
+                        append(" ")
+                        pos += 1
+                        space = True
+                    block.end = pos
                     if link is not None and link.el is el:
-                        link.end = self.pos
-                    if block.parent is not None:
-                        block.parent.text += block.text
-                        block.parent.link += block.link
-                if stack:
-                    parent, para, hidden, open_link = stack[-1]
-                    self.emit(el.tail, parent, para, hidden, open_link is not None)
-        top.end = self.pos
+                        link.end = pos
+                    parent = block.parent
+                    parent.text += block.text  # type: ignore[union-attr]
+                    parent.link += block.link  # type: ignore[union-attr]
+                block, para, hidden, link, _ = stack.pop()
+                if not stack:
+                    break
+                text = el.tail
+            # The text node just reached: el.text at a start, el.tail at an end.
+            if not text or (hidden and link is None):
+                continue
+            split = text.split()  # str.split beats a regex by far on long text
+            if not split:
+                if not space:
+                    append(" ")
+                    pos += 1
+                    space = True
+                continue
+            folded = " ".join(split)
+            size = len(folded)
+            if not space and text[0].isspace():
+                append(" ")
+                pos += 1
+            append(folded)
+            pos += size
+            space = text[-1].isspace()
+            if space:
+                append(" ")
+                pos += 1
+            if hidden:
+                continue
+            if link is not None:
+                para.own_link += size
+                block.link += size
+            else:
+                para.own_text += size
+                para.commas += folded.count(",") + folded.count("\uff0c") + folded.count("\u3001")
+                block.text += size
+                words += len(split)
+        self.words = words
+        top.end = pos
         return top
 
 
@@ -377,7 +407,7 @@ def _link_facts(
         anchor = _fold(" ".join(link.alts))
         kind = "image" if anchor else "empty"
     rel = [token.lower() for token in (el.get("rel") or "").split()]
-    domain = registered_domain(link.url)
+    domain = link.domain
     block = _context_block(link.block, link.end - link.start)
     return LinkFacts(
         href=link.href,

@@ -131,7 +131,7 @@ def marker_of(tag: str, role: str | None, id_class: str) -> tuple[str | None, in
     return region, weight
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Block:
     """One element's facts gathered by the tree walk (character counts are folded text)."""
 

@@ -1,0 +1,68 @@
+"""URL helpers: ``resolve_link`` gives what ``resolve`` and ``registered_domain`` give."""
+
+from __future__ import annotations
+
+import pytest
+
+from tiercrawl.core.urls import registered_domain, resolve, resolve_link
+
+BASES = [
+    "https://blog.example.co.uk/reviews/best-drills?ref=feed#top",
+    "http://127.0.0.31:8000/tools/0.html",
+    "https://example.com",
+    "http://u:p@Example.COM./a/b;p?q=1",
+    "http://[::1]:8080/x/",
+    "file:///tmp/page.html",
+    " https://example.com/padded ",
+]
+HREFS = [
+    "",
+    "  ",
+    "#",
+    "#comments",
+    "#a?b#c",
+    "/",
+    "/drills/",
+    "/a/b?x=1&y=2#frag",
+    "/a/./b/../c",
+    "/a;params?q",
+    "/a?",
+    "/a#",
+    "/a?#f",
+    "/tab\there",
+    "//cdn.example.net/x.js",
+    "relative/page.html",
+    "../up",
+    "?only=query",
+    "http://other.example.org/x",
+    "https://blog.example.co.uk/reviews/",
+    "HTTPS://Shop.Example.NET/Basket",
+    "http://example.com/x#",
+    "http://example.com/x;p",
+    "http://[::1/broken",
+    "http:no-host",
+    "http://./",
+    "https://127.0.0.1:8443/admin",
+    "mailto:a@example.com",
+    "javascript:void(0)",
+    "ftp://files.example.com/",
+]
+
+
+@pytest.mark.parametrize("base", BASES)
+@pytest.mark.parametrize("href", HREFS)
+def test_resolve_link_matches_resolve_and_registered_domain(href: str, base: str) -> None:
+    url = resolve(href, base)
+    expected = None if url is None else (url, registered_domain(url))
+    assert resolve_link(href, base) == expected
+
+
+def test_resolve_link_examples() -> None:
+    base = "https://blog.example.co.uk/reviews/best-drills?ref=feed"
+    assert resolve_link("/shop", base) == ("https://blog.example.co.uk/shop", "example.co.uk")
+    assert resolve_link("#c", base) == (f"{base}#c", "example.co.uk")
+    assert resolve_link("http://www.acme.com/", base) == (
+        "http://www.acme.com/",
+        "acme.com",
+    )
+    assert resolve_link("mailto:a@example.com", base) is None
