@@ -5,7 +5,7 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -63,6 +63,29 @@ def web() -> Iterator[TestWeb]:
         yield test_web
 
 
+def setting_args(settings: Mapping[str, str]) -> list[str]:
+    """``-s NAME=VALUE`` options, as ``scrapy crawl`` and the ``tiercrawl`` commands take them."""
+    return [arg for name, value in settings.items() for arg in ("-s", f"{name}={value}")]
+
+
+def _run_python(
+    *args: str, cwd: Path, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python ARGS`` as a user runs it, in a subprocess: no store URI but ``env``'s."""
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    full_env.pop("TIERCRAWL_MONGO_URI", None)
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, *args],
+        check=False,
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+
 def scrapy_crawl(
     campaign: str | Path,
     mongo_uri: str,
@@ -71,13 +94,27 @@ def scrapy_crawl(
     cwd: Path = ROOT,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``scrapy crawl tiers`` as a user does, in a subprocess."""
-    args = [sys.executable, "-m", "scrapy", "crawl", "tiers", "-a", f"campaign={campaign}"]
-    for name, value in {**TEST_CRAWL_SETTINGS, **(settings or {})}.items():
-        args += ["-s", f"{name}={value}"]
-    env = {**os.environ, "TIERCRAWL_MONGO_URI": mongo_uri, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [*args, *extra], check=False, cwd=cwd, env=env, capture_output=True, text=True, timeout=240
+    return _run_python(
+        *("-m", "scrapy", "crawl", "tiers", "-a", f"campaign={campaign}"),
+        *setting_args({**TEST_CRAWL_SETTINGS, **(settings or {})}),
+        *extra,
+        cwd=cwd,
+        env={"TIERCRAWL_MONGO_URI": mongo_uri},
     )
+
+
+def tiercrawl(*args: str, mongo_uri: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """Run ``tiercrawl ARGS --mongo-uri MONGO_URI`` as a user does, in a subprocess."""
+    return _run_python("-m", "tiercrawl.cli", *args, "--mongo-uri", mongo_uri, cwd=cwd)
+
+
+def blog_campaign(web: TestWeb, path: Path, *posts: str) -> Path:
+    """A campaign file named after ``path``: each blog post in ``posts`` links the money drills."""
+    lines = [f"name: {path.stem}", f"money_site: {web.money.base}/", "tier1:"]
+    for post in posts:
+        lines += [f"  - url: {web.blog.url(post)}", f"    target: {web.money.url('/drills/')}"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
 @pytest.fixture(scope="session")

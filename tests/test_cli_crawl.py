@@ -2,44 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.conftest import ROOT, TEST_CRAWL_SETTINGS
+from tests.conftest import TEST_CRAWL_SETTINGS, blog_campaign, setting_args, tiercrawl
 from tests.web import TestWeb
 
 
-def tiercrawl(*args: str, mongo_uri: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("TIERCRAWL_MONGO_URI", None)
-    return subprocess.run(
-        [sys.executable, "-m", "tiercrawl.cli", *args, "--mongo-uri", mongo_uri],
-        check=False,
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-
-
 def test_crawl_shows_progress_and_summary(web: TestWeb, mongo_uri: str, tmp_path: Path) -> None:
-    campaign = tmp_path / "cli.yaml"
-    campaign.write_text(
-        "name: cli\n"
-        f"money_site: {web.money.base}/\n"
-        "tier1:\n"
-        f"  - url: {web.blog.url('/best-drills')}\n"
-        f"    target: {web.money.url('/drills/')}\n"
-        f"  - url: {web.blog.url('/missing-post')}\n"
-        f"    target: {web.money.url('/drills/')}\n",
-        encoding="utf-8",
-    )
-    settings = [
-        arg for name, value in TEST_CRAWL_SETTINGS.items() for arg in ("-s", f"{name}={value}")
-    ]
+    campaign = blog_campaign(web, tmp_path / "cli.yaml", "/best-drills", "/missing-post")
+    settings = setting_args(TEST_CRAWL_SETTINGS)
     # Run from elsewhere than the project: the installed package carries its settings.
     result = tiercrawl(
         "crawl", str(campaign), "--render", "never", *settings, mongo_uri=mongo_uri, cwd=tmp_path

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import scrapy_crawl
+from tests.conftest import blog_campaign, scrapy_crawl
 from tests.web import TestWeb
 from tiercrawl.store import Store
 
@@ -248,15 +248,7 @@ def test_tier2_placements(crawl: tuple[Store, str], web: TestWeb) -> None:
 
 
 def test_a_second_crawl_is_a_new_run(web: TestWeb, mongo_uri: str, tmp_path: Any) -> None:
-    campaign = tmp_path / "small.yaml"
-    campaign.write_text(
-        "name: small\n"
-        f"money_site: {web.money.base}/\n"
-        "tier1:\n"
-        f"  - url: {web.blog.url('/best-drills')}\n"
-        f"    target: {web.money.url('/drills/')}\n",
-        encoding="utf-8",
-    )
+    campaign = blog_campaign(web, tmp_path / "small.yaml", "/best-drills")
     for _ in range(2):
         result = scrapy_crawl(campaign, mongo_uri)
         assert result.returncode == 0, result.stderr[-3000:]

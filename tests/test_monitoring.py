@@ -6,9 +6,7 @@ Its own sites on 127.0.0.10-11, so the shared test web stays as other tests read
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, TEST_CRAWL_SETTINGS, scrapy_crawl
+from tests.conftest import TEST_CRAWL_SETTINGS, scrapy_crawl, setting_args, tiercrawl
 from tiercrawl.cli import main
 from tiercrawl.demo.webserver import Site, Web
 from tiercrawl.jobs.retention import RUN_COLLECTIONS
@@ -142,12 +140,10 @@ def crawl(campaign: Path, uri: str, **settings: str) -> None:
 
 
 def recheck(campaign: Path, uri: str) -> subprocess.CompletedProcess[str]:
-    args = [sys.executable, "-m", "tiercrawl.cli", "crawl", "--recheck", "--quiet", str(campaign)]
-    for name, value in TEST_CRAWL_SETTINGS.items():
-        args += ["-s", f"{name}={value}"]
-    env = {**os.environ, "TIERCRAWL_MONGO_URI": uri, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        args, check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240
+    return tiercrawl(
+        *("crawl", "--recheck", "--quiet", str(campaign)),
+        *setting_args(TEST_CRAWL_SETTINGS),
+        mongo_uri=uri,
     )
 
 

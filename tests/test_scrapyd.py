@@ -20,13 +20,15 @@ import time
 import uuid
 import zipfile
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
+from typing import Any
 from urllib.error import HTTPError
 from urllib.request import urlopen
 
 import pytest
 
-from tests.conftest import ROOT, scrapy_crawl
+from tests.conftest import ROOT, scrapy_crawl, setting_args
 from tests.web import TestWeb
 from tiercrawl.cli import main
 from tiercrawl.scrapyd import ScrapydError, ScrapydNode
@@ -178,6 +180,30 @@ def nodes(
             server.stop()
 
 
+def _credentials_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TIERCRAWL_SCRAPYD_USERNAME", USERNAME)
+    monkeypatch.setenv("TIERCRAWL_SCRAPYD_PASSWORD", PASSWORD)
+
+
+def _no_credentials_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TIERCRAWL_SCRAPYD_USERNAME", raising=False)
+    monkeypatch.delenv("TIERCRAWL_SCRAPYD_PASSWORD", raising=False)
+
+
+def _scheduled_run_id(out: str) -> str:
+    found = re.search(r"schedule: run (\S+),", out)
+    assert found is not None, out
+    return found[1]
+
+
+def _ended_run(store: Store, run_id: str, status: str) -> dict[str, Any]:
+    run = store.runs.find_one({"_id": run_id})
+    assert run is not None
+    assert run["status"] == status
+    assert run["finished_at"] is not None
+    return run
+
+
 def test_node_credentials_come_from_the_url_or_the_environment() -> None:
     node = ScrapydNode.from_url("http://ops%40acme:p%3Ass@crawl1:6800", env={})
     assert (node.url, node.username, node.password) == ("http://crawl1:6800/", "ops@acme", "p:ss")
@@ -233,8 +259,7 @@ def test_egg_carries_what_the_spider_needs(egg: Path) -> None:
 def test_a_request_without_credentials_is_refused(
     nodes: list[ScrapydServer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("TIERCRAWL_SCRAPYD_USERNAME", raising=False)
-    monkeypatch.delenv("TIERCRAWL_SCRAPYD_PASSWORD", raising=False)
+    _no_credentials_in_env(monkeypatch)
     with pytest.raises(HTTPError) as refused:
         urlopen(nodes[0].url + "daemonstatus.json", timeout=10)
     assert refused.value.code == 401
@@ -243,8 +268,7 @@ def test_a_request_without_credentials_is_refused(
     wrong = f"http://{USERNAME}:wrong@127.0.0.1:{nodes[1].port}/"
     with pytest.raises(ScrapydError, match="HTTP 401"):
         ScrapydNode.from_url(wrong).daemon_status()
-    monkeypatch.setenv("TIERCRAWL_SCRAPYD_USERNAME", USERNAME)
-    monkeypatch.setenv("TIERCRAWL_SCRAPYD_PASSWORD", PASSWORD)
+    _credentials_in_env(monkeypatch)
     assert ScrapydNode.from_url(nodes[1].url).list_spiders("tiercrawl") == ["tiers"]
 
 
@@ -257,17 +281,13 @@ def test_schedule_without_credentials_fails_before_anything_is_stored(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.delenv("TIERCRAWL_SCRAPYD_USERNAME", raising=False)
-    monkeypatch.delenv("TIERCRAWL_SCRAPYD_PASSWORD", raising=False)
+    _no_credentials_in_env(monkeypatch)
     path = _campaign(web, tmp_path, "refused")
     code = main(["schedule", str(path), "--node", nodes[0].url, "--mongo-uri", shared_db])
     assert code == 1
     assert "credentials refused" in capsys.readouterr().err
-    store = open_store(shared_db)
-    try:
+    with closing(open_store(shared_db)) as store:
         assert store.runs.count_documents({"campaign": "refused"}) == 0
-    finally:
-        store.close()
 
 
 def _campaign(web: TestWeb, tmp_path: Path, name: str) -> Path:
@@ -313,27 +333,22 @@ def test_a_campaign_scheduled_across_two_nodes(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     path = _campaign(web, tmp_path, "scaled")
-    settings = [arg for pair in JOB_SETTINGS.items() for arg in ("-s", "=".join(pair))]
+    settings = setting_args(JOB_SETTINGS)
     node_args = [arg for node in nodes for arg in ("--node", node.auth_url)]
     assert main(["schedule", str(path), *node_args, "--mongo-uri", shared_db, *settings]) == 0
     scheduled = capsys.readouterr().out
-    run_id = re.search(r"schedule: run (\S+),", scheduled)[1]  # type: ignore[index]
+    run_id = _scheduled_run_id(scheduled)
     assert PASSWORD not in scheduled
 
     # status reads the node credentials from the environment this time.
-    monkeypatch.setenv("TIERCRAWL_SCRAPYD_USERNAME", USERNAME)
-    monkeypatch.setenv("TIERCRAWL_SCRAPYD_PASSWORD", PASSWORD)
+    _credentials_in_env(monkeypatch)
     code = main(["status", run_id, "--wait", "120", "--mongo-uri", shared_db])
     shown = capsys.readouterr().out
     assert code == 0, shown + "".join(node.output() for node in nodes)
     assert "finished, 2 shard(s)" in shown
 
-    store = open_store(shared_db)
-    try:
-        run = store.runs.find_one({"_id": run_id})
-        assert run is not None
-        assert run["status"] == "finished"
-        assert run["finished_at"] is not None
+    with closing(open_store(shared_db)) as store:
+        run = _ended_run(store, run_id, "finished")
         assert [s["status"] for s in run["shards"]] == ["finished", "finished"]
         assert run["shards"][0]["domains"] == ["127.0.0.3"]
         assert run["shards"][1]["domains"] == ["127.0.0.2", "127.0.0.4"]
@@ -358,21 +373,16 @@ def test_a_campaign_scheduled_across_two_nodes(
         # The run scores like a single-process one.
         assert main(["score", "scaled", "--run", run_id, "--mongo-uri", shared_db]) == 0
         assert store.scores.count_documents({"run_id": run_id}) == 7
-    finally:
-        store.close()
 
     # The same campaign crawled in one process gives the same verdicts: the
     # placements whose target another node crawled are judged alike.
     single_uri = f"{shared_db}_single"
     result = scrapy_crawl(path, single_uri, settings=JOB_SETTINGS)
     assert result.returncode == 0, result.stderr[-4000:]
-    single = open_store(single_uri)
-    try:
+    with closing(open_store(single_uri)) as single:
         single_run = single.latest_run("scaled")
         assert single_run is not None
         assert _placements(single, single_run["_id"]) == placements
-    finally:
-        single.close()
     b, f = web.blog.base, web.forum.base
     assert placements[(2, f"{f}/t/1", f"{b}/best-drills")] == "live"
     assert placements[(1, f"{b}/best-drills", f"{web.money.base}/drills/")] == "live"
@@ -388,22 +398,15 @@ def test_a_job_that_never_records_its_shard_fails_the_run(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A run stored in another database than the nodes' own: its jobs end without a trace."""
-    monkeypatch.setenv("TIERCRAWL_SCRAPYD_USERNAME", USERNAME)
-    monkeypatch.setenv("TIERCRAWL_SCRAPYD_PASSWORD", PASSWORD)
+    _credentials_in_env(monkeypatch)
     path = _campaign(web, tmp_path, "elsewhere")
     assert main(["schedule", str(path), "--node", nodes[0].url, "--mongo-uri", mongo_uri]) == 0
-    run_id = re.search(r"schedule: run (\S+),", capsys.readouterr().out)[1]  # type: ignore[index]
+    run_id = _scheduled_run_id(capsys.readouterr().out)
     code = main(["status", run_id, "--wait", "120", "--mongo-uri", mongo_uri])
     shown = capsys.readouterr().out
     assert code == 1, shown
     assert "failed, 1 shard(s)" in shown
     assert "TIERCRAWL_MONGO_URI" in shown
-    store = open_store(mongo_uri)
-    try:
-        run = store.runs.find_one({"_id": run_id})
-        assert run is not None
-        assert run["status"] == "failed"
-        assert run["finished_at"] is not None
+    with closing(open_store(mongo_uri)) as store:
+        _ended_run(store, run_id, "failed")
         assert store.pages.count_documents({"run_id": run_id}) == 0
-    finally:
-        store.close()
