@@ -31,6 +31,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from tiercrawl.testing import insert_finished_run, placement_document
+
 ROOT = Path(__file__).resolve().parent.parent
 CAMPAIGN = "bench"
 TARGET = "https://www.acme.example/drills/"
@@ -56,18 +58,16 @@ def _placement(run_id: str, i: int, changed: bool) -> dict[str, Any]:
     return {
         "run_id": run_id,
         "campaign": CAMPAIGN,
-        "tier": 1 if i % 10 else 2,
-        "url": f"https://site{i % 5000}.example/post/{i}",
-        "target": TARGET,
-        "found": found,
-        "link": link if found else None,
-        "link_count": int(found),
-        "status": status,
-        "reason": "",
-        "expected_anchor": None,
-        "anchor_matches": None,
-        "page_status": 503 if kind == 3 else 200,
-        "page_error": None,
+        **placement_document(
+            1 if i % 10 else 2,
+            f"https://site{i % 5000}.example/post/{i}",
+            TARGET,
+            status,
+            link if found else None,
+            reason="",
+            page_status=503 if kind == 3 else 200,
+            page_error=None,
+        ),
     }
 
 
@@ -79,15 +79,7 @@ def populate(home: Path, count: int) -> None:
     store.ensure_indexes()
     start = datetime(2026, 1, 1, tzinfo=UTC)
     for day, run_id in enumerate(("old", "new")):
-        store.runs.insert_one(
-            {
-                "_id": run_id,
-                "campaign": CAMPAIGN,
-                "status": "finished",
-                "started_at": start + timedelta(days=day),
-                "recheck_of": None,
-            }
-        )
+        insert_finished_run(store, run_id, CAMPAIGN, start + timedelta(days=day), recheck_of=None)
         batch, pages, rows = [], [], []
         for i in range(count):
             changed = run_id == "new" and i % 100 < 5

@@ -32,6 +32,7 @@ from tiercrawl.core.scoring import commercial_domains
 from tiercrawl.jobs.score import _PAGE_FIELDS, score_run
 from tiercrawl.store import open_store
 from tiercrawl.store.embedded import stop_embedded
+from tiercrawl.testing import insert_finished_run, link_document, placement_document
 
 TOPICS = {
     "drills": "drill cordless battery torque chuck brushless motor clutch masonry hammer bit",
@@ -80,14 +81,7 @@ def populate(store: Any, placements: int, links_per_page: int, seed: int = 1) ->
     rng = random.Random(seed)
     run_id = "bench-run"
     campaign = "bench"
-    store.runs.insert_one(
-        {
-            "_id": run_id,
-            "campaign": campaign,
-            "status": "finished",
-            "started_at": datetime.now(UTC),
-        }
-    )
+    insert_finished_run(store, run_id, campaign, datetime.now(UTC))
     store.campaigns.insert_one(
         {
             "name": campaign,
@@ -148,22 +142,14 @@ def populate(store: Any, placements: int, links_per_page: int, seed: int = 1) ->
                 {
                     "run_id": run_id,
                     "campaign": campaign,
-                    "source_url": url,
-                    "href": f"https://other{position}.example/",
-                    "url": f"https://other{position}.example/",
-                    "domain": f"other{position}.example",
-                    "anchor_text": rng.choice(["read more", "buy cheap drills", "home", topic]),
-                    "anchor_kind": "text",
-                    "rel": [],
-                    "nofollow": False,
-                    "sponsored": False,
-                    "ugc": False,
-                    "region": rng.choice(REGIONS),
-                    "position": position,
-                    "context": _text(rng, topic, 40),
-                    "hidden": False,
-                    "rendered_only": False,
-                    "external": True,
+                    **link_document(
+                        url,
+                        f"https://other{position}.example/",
+                        position,
+                        anchor_text=rng.choice(["read more", "buy cheap drills", "home", topic]),
+                        region=rng.choice(REGIONS),
+                        context=_text(rng, topic, 40),
+                    ),
                 }
             )
         status = rng.choices(["live", "nofollow", "missing"], [0.8, 0.1, 0.1])[0]
@@ -186,15 +172,7 @@ def populate(store: Any, placements: int, links_per_page: int, seed: int = 1) ->
             {
                 "run_id": run_id,
                 "campaign": campaign,
-                "tier": tier,
-                "url": url,
-                "target": target,
-                "found": link is not None,
-                "link": link,
-                "link_count": int(link is not None),
-                "status": status,
-                "expected_anchor": None,
-                "anchor_matches": None,
+                **placement_document(tier, url, target, status, link),
             }
         )
     for name, docs in (("pages", page_docs), ("links", link_docs), ("placements", placement_docs)):

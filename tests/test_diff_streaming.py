@@ -21,6 +21,7 @@ from tiercrawl.jobs import diff, placements
 from tiercrawl.jobs.diff import changes_between
 from tiercrawl.jobs.placements import digest_row, write_digests
 from tiercrawl.store import Store
+from tiercrawl.testing import insert_finished_run, placement_document
 
 CAMPAIGN = "stream"
 TARGET = "https://acme.example/drills/"
@@ -75,29 +76,22 @@ def _placement(run_id: str, i: int, lost: bool) -> dict[str, Any]:
     return {
         "run_id": run_id,
         "campaign": CAMPAIGN,
-        "tier": 1 if i % 4 else 2,
-        "url": f"https://site{i % 37}.example/post/{i}",
-        "target": TARGET,
-        "found": not lost,
-        "link": None if lost else {"url": TARGET, "anchor_text": "drills", "rel": []},
-        "link_count": int(not lost),
-        "status": "missing" if lost else "live",
-        "reason": "",
-        "page_status": 200,
-        "page_error": None,
+        **placement_document(
+            1 if i % 4 else 2,
+            f"https://site{i % 37}.example/post/{i}",
+            TARGET,
+            "missing" if lost else "live",
+            None if lost else {"url": TARGET, "anchor_text": "drills", "rel": []},
+            reason="",
+            page_status=200,
+            page_error=None,
+        ),
     }
 
 
 def _fill(store: Store, count: int) -> None:
     for day, run_id in enumerate(("old", "new")):
-        store.runs.insert_one(
-            {
-                "_id": run_id,
-                "campaign": CAMPAIGN,
-                "status": "finished",
-                "started_at": T0 + timedelta(days=day),
-            }
-        )
+        insert_finished_run(store, run_id, CAMPAIGN, T0 + timedelta(days=day))
         docs = [_placement(run_id, i, run_id == "new" and i % 20 == 0) for i in range(count)]
         store.placements.insert_many(docs)
         write_digests(store, run_id, CAMPAIGN, [digest_row(doc) for doc in docs])

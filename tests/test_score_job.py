@@ -13,6 +13,7 @@ from tiercrawl.core.campaign import campaign_from_dict
 from tiercrawl.exceptions import TiercrawlError
 from tiercrawl.jobs.score import score_run
 from tiercrawl.store import Store
+from tiercrawl.testing import insert_finished_run, link_document, placement_document
 
 MONEY = "https://www.acme.example/drills/"
 DRILL_TEXT = (
@@ -53,9 +54,7 @@ class RunBuilder:
     def __init__(self, store: Store, run_id: str = "run-1", age: int = 0) -> None:
         self.store, self.run_id = store, run_id
         started = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=10 - age)
-        store.runs.insert_one(
-            {"_id": run_id, "campaign": "acme", "status": "finished", "started_at": started}
-        )
+        insert_finished_run(store, run_id, "acme", started)
 
     def page(self, url: str, tier: int, text: str, **fields: Any) -> None:
         doc = {
@@ -80,23 +79,12 @@ class RunBuilder:
         doc = {
             "run_id": self.run_id,
             "campaign": "acme",
-            "source_url": source,
-            "href": target,
-            "url": target,
-            "domain": target.split("/")[2].removeprefix("www."),
-            "anchor_text": "cordless drills",
-            "anchor_kind": "text",
-            "rel": [],
-            "nofollow": False,
-            "sponsored": False,
-            "ugc": False,
-            "region": "content",
-            "position": position,
-            "context": "the best cordless drills for brick and steel",
-            "hidden": False,
-            "rendered_only": False,
-            "external": True,
-            **fields,
+            **link_document(
+                source,
+                target,
+                position,
+                **{"context": "the best cordless drills for brick and steel", **fields},
+            ),
         }
         self.store.links.insert_one(dict(doc))
         doc.pop("_id", None)
@@ -109,15 +97,7 @@ class RunBuilder:
             {
                 "run_id": self.run_id,
                 "campaign": "acme",
-                "tier": tier,
-                "url": url,
-                "target": target,
-                "found": link is not None,
-                "link": link,
-                "link_count": int(link is not None),
-                "status": status,
-                "expected_anchor": None,
-                "anchor_matches": None,
+                **placement_document(tier, url, target, status, link),
             }
         )
 

@@ -18,6 +18,7 @@ from tiercrawl.core.diff import (
     placement_digest,
     resolve_recheck,
 )
+from tiercrawl.testing import link_document, placement_document
 
 URL = "https://blog.example.org/best-drills"
 TARGET = "https://www.acme.example/drills/"
@@ -28,44 +29,30 @@ CONTEXT = (
 
 
 def link(**fields: Any) -> dict[str, Any]:
-    return {
-        "source_url": URL,
-        "url": TARGET,
-        "href": TARGET,
-        "anchor_text": "Acme cordless drills",
-        "anchor_kind": "text",
-        "rel": [],
-        "nofollow": False,
-        "sponsored": False,
-        "ugc": False,
-        "region": "content",
-        "position": 4,
-        "context": CONTEXT,
-        "hidden": False,
-        "rendered_only": False,
-        **fields,
-    }
+    return link_document(
+        URL, TARGET, 4, **{"anchor_text": "Acme cordless drills", "context": CONTEXT, **fields}
+    )
 
 
 def placement(status: str = "live", **fields: Any) -> dict[str, Any]:
     found = status in ("live", "nofollow", "not_indexable")
-    return {
-        "run_id": "r",
-        "campaign": "c",
-        "tier": 1,
-        "url": URL,
-        "target": TARGET,
-        "found": found,
-        "link": link() if found else None,
-        "link_count": 1 if found else 0,
-        "status": status,
-        "reason": "",
-        "expected_anchor": "Acme cordless drills",
-        "anchor_matches": True if found else None,
-        "page_status": 200,
-        "page_error": None,
-        **fields,
-    }
+    return placement_document(
+        1,
+        URL,
+        TARGET,
+        status,
+        link() if found else None,
+        **{
+            "run_id": "r",
+            "campaign": "c",
+            "reason": "",
+            "expected_anchor": "Acme cordless drills",
+            "anchor_matches": True if found else None,
+            "page_status": 200,
+            "page_error": None,
+            **fields,
+        },
+    )
 
 
 def page(**fields: Any) -> dict[str, Any]:

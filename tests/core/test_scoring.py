@@ -16,6 +16,7 @@ from tiercrawl.core.scoring import (
     score_placement,
 )
 from tiercrawl.exceptions import TiercrawlError
+from tiercrawl.testing import link_document, placement_document
 
 WEIGHTS = merge_weights()
 
@@ -34,34 +35,20 @@ def page(**overrides: Any) -> dict[str, Any]:
 
 
 def link(**overrides: Any) -> dict[str, Any]:
-    return {
-        "url": "https://acme.example/drills/",
-        "anchor_text": "cordless drills",
-        "anchor_kind": "text",
-        "rel": [],
-        "nofollow": False,
-        "sponsored": False,
-        "ugc": False,
-        "region": "content",
-        "position": 3,
-        "hidden": False,
-        "rendered_only": False,
-        "external": True,
-        **overrides,
-    }
+    return link_document(
+        "https://blog.example.org/post", "https://acme.example/drills/", 3, **overrides
+    )
 
 
 def placement(status: str = "live", tier: int = 1, **link_overrides: Any) -> dict[str, Any]:
     found = status in ("live", "nofollow", "not_indexable")
-    return {
-        "tier": tier,
-        "url": "https://blog.example.org/post",
-        "target": "https://acme.example/drills/",
-        "found": found,
-        "link": link(**link_overrides) if found else None,
-        "status": status,
-        "anchor_matches": None,
-    }
+    return placement_document(
+        tier,
+        "https://blog.example.org/post",
+        "https://acme.example/drills/",
+        status,
+        link(**link_overrides) if found else None,
+    )
 
 
 def facts(
