@@ -52,9 +52,10 @@ def resolve(href: str, base: str) -> str | None:
 
 @lru_cache(maxsize=256)
 def _base_of(base: str) -> tuple[str, str, str, str] | None:
-    """What ``resolve_link``'s shortcuts need of ``base``: scheme, netloc, the
-    prefix a ``#fragment`` link extends, and the registered domain. None when
-    ``base`` is no plain http(s) URL with a host: then ``urljoin`` does it all.
+    """What ``resolve_link``'s shortcuts need of ``base``: its origin
+    (``scheme://netloc``), the directory a relative path goes under, the prefix
+    a ``#fragment`` extends, and the registered domain. None when ``base`` is no
+    plain http(s) URL with a host: then ``urljoin`` does it all.
     """
     try:
         scheme, netloc, path, params, query, _ = urlparse(base)
@@ -63,47 +64,69 @@ def _base_of(base: str) -> tuple[str, str, str, str] | None:
     if scheme not in _DEFAULT_PORTS or not netloc or base != base.strip():
         return None
     # Every URL built on this netloc passes is_http_url, and has this domain.
-    origin = f"{scheme}://{netloc}/"
-    if not is_http_url(origin):
+    origin = f"{scheme}://{netloc}"
+    if not is_http_url(origin + "/"):
         return None
+    # urljoin merges a relative path with the base's directory, dropping empty
+    # and dot segments of both; a base path with none keeps its directory as is.
+    if not path:
+        directory = origin + "/"
+    elif path.startswith("/") and "//" not in path and "/." not in path:
+        directory = origin + path[: path.rfind("/") + 1]
+    else:
+        directory = ""
     prefix = urlunparse((scheme, netloc, path, params, query, ""))
-    return scheme, netloc, prefix, registered_domain(origin)
+    return origin, directory, prefix, registered_domain(origin + "/")
+
+
+# An absolute http(s) URL whose netloc is a plain host (and port): urljoin
+# returns it as it is, unless it has ;params or an empty query or fragment.
+_PLAIN_ABSOLUTE = re.compile(r"https?://([A-Za-z0-9._-]+)(?::[0-9]*)?(?=[/?#]|\Z)")
 
 
 def resolve_link(href: str, base: str) -> tuple[str, str] | None:
     """``(resolve(href, base), registered_domain(...))`` of a link, parsing its URL once.
 
     The same values as the two functions, cheaper: a page's links share one
-    base, so ``base`` is parsed once and the common forms (``/path``,
-    ``#fragment``, ``http(s)://host/...``) skip ``urljoin``.
+    base, which is parsed once, and the common forms of ``href`` (an absolute
+    URL, ``/path``, ``path``, ``#fragment``) are resolved without ``urljoin``.
     """
     href = href.strip()
-    info = _base_of(base) if href else None
-    if info is None or "\t" in href or "\n" in href or "\r" in href:
+    info = _base_of(base)
+    if info is None:
         return _resolve_link(href, base)
-    bscheme, netloc, prefix, domain = info
+    if not href:
+        return base, info[3]
+    if href == "#":
+        return info[2], info[3]
+    if (
+        "\t" in href
+        or "\n" in href
+        or "\r" in href
+        or ";" in href
+        or "?#" in href
+        or href.endswith(("?", "#"))
+    ):
+        return _resolve_link(href, base)  # urlsplit drops these or splits ;params off
+    origin, directory, prefix, domain = info
     first = href[0]
     if first == "#":
-        return (prefix + href if len(href) > 1 else prefix), domain
-    if first == "/" and href[1:2] != "/":
-        # urljoin keeps such a path as it is, unless it has dot segments or
-        # ;params, and drops an empty query or fragment ("/a?", "/a#").
-        path = _PATH_END.split(href, 1)[0]
-        if "/." in path or ";" in path or href.endswith(("?", "#")) or "?#" in href:
+        return prefix + href, domain
+    if first == "/":
+        if href[1:2] == "/" or "/." in _PATH_END.split(href, 1)[0]:
             return _resolve_link(href, base)
-        return f"{bscheme}://{netloc}{href}", domain
-    if first in "hH":
-        try:
-            parts = urlsplit(href)
-        except ValueError:
-            return None
-        scheme = parts.scheme
-        if scheme in _DEFAULT_PORTS and parts.netloc and ";" not in parts.path:
-            url = href if scheme != bscheme else urlunsplit(parts)
-            hostname = parts.hostname
-            if url == href and hostname:
-                host = hostname.lower().rstrip(".")
-                return url, _registered_domain_of_host(host) if host else ""
+        return origin + href, domain
+    if first == "h":
+        found = _PLAIN_ABSOLUTE.match(href)
+        if found is not None:
+            host = found.group(1).lower().rstrip(".")
+            return href, _registered_domain_of_host(host) if host else ""
+    if first > " " and first != "?" and directory:
+        path = _PATH_END.split(href, 1)[0]
+        if ":" not in path:
+            segments = path.split("/")
+            if "." not in segments and ".." not in segments and "" not in segments[:-1]:
+                return directory + href, domain
     return _resolve_link(href, base)
 
 
