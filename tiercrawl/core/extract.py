@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from tiercrawl.core.regions import Block, classify, find_content, marker_of, word_set
+from tiercrawl.core.regions import (
+    TAG_MARKERS,
+    Block,
+    classify,
+    find_content,
+    marker_of,
+    word_set,
+)
 from tiercrawl.core.urls import registered_domain, resolve, resolve_link
 
 __all__ = ["LinkFacts", "PageFacts", "decode_html", "extract_page"]
@@ -125,7 +132,7 @@ def _is_hidden(attrs: dict[str, str]) -> bool:
 
 @dataclass(eq=False, slots=True)
 class _Link:
-    el: etree._Element
+    attrs: dict[str, str]  # the element's attributes
     block: Block
     href: str
     url: str
@@ -139,6 +146,7 @@ class _Link:
 # Skipped with their subtree; ``template`` is walked (as hidden) for its blocks.
 _SKIP_SUBTREE = _SKIP - {"template"}
 _LINK_TAGS = frozenset({"a", "area"})
+_NO_MARKER = (None, 0)
 
 
 class _Walk:
@@ -187,20 +195,27 @@ class _Walk:
                     hidden = True
                     continue
                 stack.append((block, para, hidden, link, True))
+                parent = block
                 items = el.items()
                 if items:
                     attrs = dict(items)
                     if not hidden:
-                        hidden = tag == "template" or _is_hidden(attrs)
-                    id_class = (attrs.get("id") or "") + " " + (attrs.get("class") or "")
-                    marker, weight = marker_of(tag, attrs.get("role"), id_class.strip())
-                    block = Block(tag, block, marker, weight, pos)
+                        hidden = tag == "template" or (
+                            ("hidden" in attrs or "aria-hidden" in attrs or "style" in attrs)
+                            and _is_hidden(attrs)
+                        )
+                    role = attrs.get("role")
+                    if role is not None or "id" in attrs or "class" in attrs:
+                        id_class = (attrs.get("id") or "") + " " + (attrs.get("class") or "")
+                        marker, weight = marker_of(tag, role, id_class.strip())
+                    else:
+                        marker, weight = TAG_MARKERS.get(tag, _NO_MARKER)
                 else:
                     attrs = None
                     hidden = hidden or tag == "template"
-                    marker, weight = marker_of(tag, None, "")
-                    block = Block(tag, block, marker, weight, pos)
-                block.parent.children.append(block)  # type: ignore[union-attr]
+                    marker, weight = TAG_MARKERS.get(tag, _NO_MARKER)
+                block = Block(tag, parent, marker, weight, pos)
+                parent.children.append(block)
                 blocks.append(block)
                 if tag in paragraphs:
                     para = block
@@ -212,24 +227,25 @@ class _Walk:
                     href = attrs["href"]
                     resolved = resolve_link(href, base_url)
                     if resolved is not None:
-                        link = _Link(el, block, href, resolved[0], resolved[1], hidden, pos)
+                        link = _Link(attrs, block, href, resolved[0], resolved[1], hidden, pos)
                         links.append(link)
                 elif tag == "img" and link is not None:
                     link.alts.append(attrs.get("alt") or "" if attrs is not None else "")
                 text = el.text
             else:
-                if stack[-1][4]:
+                enclosing = stack.pop()
+                if enclosing[4]:
                     if tag in breaks and not space:
                         append(" ")
                         pos += 1
                         space = True
                     block.end = pos
-                    if link is not None and link.el is el:
+                    if link is not None and link.block is block:
                         link.end = pos
-                    parent = block.parent
-                    parent.text += block.text  # type: ignore[union-attr]
-                    parent.link += block.link  # type: ignore[union-attr]
-                block, para, hidden, link, _ = stack.pop()
+                    parent = enclosing[0]  # block.parent
+                    parent.text += block.text
+                    parent.link += block.link
+                block, para, hidden, link, _ = enclosing
                 if not stack:
                     break
                 text = el.tail
@@ -396,17 +412,17 @@ def _link_facts(
     content_start: int,
     context_chars: int,
 ) -> LinkFacts:
-    el = link.el
+    attrs = link.attrs
     anchor = text[link.start : link.end].strip()
     kind = "text"
     has_text = bool(anchor)
-    if el.tag == "area":
-        anchor = _fold(el.get("alt"))
+    if link.block.tag == "area":
+        anchor = _fold(attrs.get("alt"))
         kind = "image" if anchor else "empty"
     elif not anchor:
         anchor = _fold(" ".join(link.alts))
         kind = "image" if anchor else "empty"
-    rel = [token.lower() for token in (el.get("rel") or "").split()]
+    rel = [token.lower() for token in (attrs.get("rel") or "").split()]
     domain = link.domain
     block = _context_block(link.block, link.end - link.start)
     return LinkFacts(

@@ -21,7 +21,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-__all__ = ["REGIONS", "Block", "classify", "find_content", "marker_of", "word_set"]
+__all__ = [
+    "REGIONS",
+    "TAG_MARKERS",
+    "Block",
+    "classify",
+    "find_content",
+    "marker_of",
+    "word_set",
+]
 
 REGIONS = ("content", "nav", "header", "footer", "aside", "comments")
 
@@ -129,6 +137,11 @@ def marker_of(tag: str, role: str | None, id_class: str) -> tuple[str | None, in
     if region not in (None, "content"):
         weight = -25
     return region, weight
+
+
+# ``marker_of(tag, None, "")`` of the tags that mark a region by themselves;
+# any other tag without id, class or role gives ``(None, 0)``.
+TAG_MARKERS = {tag: marker_of(tag, None, "") for tag in _SEMANTIC}
 
 
 @dataclass(eq=False, slots=True)
