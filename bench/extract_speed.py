@@ -120,16 +120,18 @@ def main(argv: list[str] | None = None) -> int:
     if saved is not None:
         results = {"saved": saved, **results}
     print(f"CPU ms/page, best of {args.repeats}; corpus: {len(pages)} pages")
-    print(f"{'':24} {'corpus mean':>12} {'corpus median':>14} {'generated':>10}")
+    width = max(len(name) for name in [*results, "ratio current/"]) + 2
+    print(f"{'':{width}} {'corpus mean':>12} {'corpus median':>14} {'generated':>10}")
     for name, fig in results.items():
         print(
-            f"{name:24} {fig['corpus_mean_ms']:12.2f} {fig['corpus_median_ms']:14.2f}"
+            f"{name:{width}} {fig['corpus_mean_ms']:12.2f} {fig['corpus_median_ms']:14.2f}"
             f" {fig['generated_ms']:10.2f}"
         )
     if len(results) > 1:
         first, last = next(iter(results.values())), results["current"]
+        print(f"ratio current/{next(iter(results))}")
         print(
-            f"{'ratio current/' + next(iter(results)):24}"
+            f"{'':{width}}"
             + "".join(
                 f" {last[k] / first[k]:{w}.3f}"
                 for k, w in (
