@@ -17,6 +17,10 @@ from tiercrawl.demo.webserver import Site, Web
 __all__ = ["DemoWeb"]
 
 # (site, path, page file, extra route options); the page files live in demo/site/.
+# One fixed port on every demo address, so the demo campaign's URLs stay the same
+# from one demo run to the next and `tiercrawl diff acme-demo` compares like with like.
+DEMO_PORT = 8421
+
 _PAGES: list[tuple[str, str, str, dict[str, Any]]] = [
     ("money", "/", "money-home.html", {}),
     ("money", "/drills/", "money-drills.html", {}),
@@ -77,11 +81,11 @@ class DemoWeb(Web):
 
     def __init__(self) -> None:
         super().__init__(
-            money=Site("127.0.0.21"),
-            bloga=Site("127.0.0.22"),
-            blogb=Site("127.0.0.23"),
-            forum=Site("127.0.0.24"),
-            directory=Site("127.0.0.25"),
+            money=Site("127.0.0.21", DEMO_PORT),
+            bloga=Site("127.0.0.22", DEMO_PORT),
+            blogb=Site("127.0.0.23", DEMO_PORT),
+            forum=Site("127.0.0.24", DEMO_PORT),
+            directory=Site("127.0.0.25", DEMO_PORT),
         )
         bases = {name: site.base for name, site in self.sites.items()}
         pages = files("tiercrawl.demo") / "site"

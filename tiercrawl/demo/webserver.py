@@ -61,12 +61,18 @@ class _Server(ThreadingHTTPServer):
 
 
 class Site:
-    """One website on ``host`` (a loopback address) and a free port."""
+    """One website on ``host`` (a loopback address) and ``port`` (default: a free one).
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    A taken ``port`` falls back to a free one rather than failing.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.routes: dict[str, Route] = {}
         self.hits: dict[str, int] = {}
-        self._server = _Server((host, 0), _Handler)
+        try:
+            self._server = _Server((host, port), _Handler)
+        except OSError:
+            self._server = _Server((host, 0), _Handler)
         self._server.site = self
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
