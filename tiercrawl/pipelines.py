@@ -145,11 +145,15 @@ class MongoSinkPipeline:
         await self._flush()
 
     async def _flush(self) -> None:
-        pages, links = self._pages, self._links
-        self._pages, self._links = [], []
-        if not pages and not links:
-            return
+        # The buffer is taken inside the lock. While a write is under way, the items
+        # that fill the buffer wait here, their links in the one buffer and their
+        # responses still active, so Scrapy stops downloading when the store falls
+        # behind; taken outside, each waiting item held a whole batch of its own.
         async with self._write_lock:
+            pages, links = self._pages, self._links
+            self._pages, self._links = [], []
+            if not pages and not links:
+                return
             await asyncio.to_thread(self._write, pages, links)
         stats = self.crawler.stats
         assert stats is not None
