@@ -39,6 +39,9 @@ COOKIES_ENABLED = False
 # beyond the campaign's own de-duplication.
 DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"
 DNS_TIMEOUT = 15
+# Each callback yields one item (or one render request): Scrapy starts this many
+# worker tasks per response to process callback output, 100 by default.
+CONCURRENT_ITEMS = 1
 LOG_LEVEL = "INFO"
 
 # --- Components ---------------------------------------------------------------------
