@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,7 +12,7 @@ from tiercrawl.exceptions import CampaignError
 if TYPE_CHECKING:
     from tiercrawl.store import Store
 
-__all__ = ["is_campaign_file", "resolve_campaign"]
+__all__ = ["is_campaign_file", "open_campaign", "resolve_campaign"]
 
 _CAMPAIGN_SUFFIXES = (".yaml", ".yml", ".csv")
 
@@ -37,3 +38,19 @@ def resolve_campaign(ref: str, store: Store | None = None) -> Campaign:
             "(push one with `tiercrawl campaign push FILE`)"
         )
     return campaign_from_dict(doc["campaign"], source=f"stored campaign {ref}")
+
+
+def open_campaign(ref: str, open_store: Callable[[], Store]) -> tuple[Campaign, Store]:
+    """Campaign ``ref`` and the opened store; a campaign file is checked before the store opens.
+
+    So a campaign with problems is refused without waiting on a database first.
+    """
+    if is_campaign_file(ref):
+        campaign = load_campaign(ref)
+        return campaign, open_store()
+    store = open_store()
+    try:
+        return resolve_campaign(ref, store), store
+    except Exception:
+        store.close()
+        raise

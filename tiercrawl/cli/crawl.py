@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any
 
-from tiercrawl.campaigns import is_campaign_file, resolve_campaign
+from tiercrawl.campaigns import open_campaign
 from tiercrawl.cli._common import (
     add_settings_option,
     add_store_option,
@@ -73,12 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from scrapy.crawler import CrawlerProcess
 
     # Refuse a bad campaign before anything starts: one message per problem.
-    if is_campaign_file(args.campaign):
-        campaign = resolve_campaign(args.campaign)
-        store = open_store_from(args)
-    else:
-        store = open_store_from(args)
-        campaign = resolve_campaign(args.campaign, store)
+    campaign, store = open_campaign(args.campaign, lambda: open_store_from(args))
     spider_args = {"campaign": args.campaign}
     if args.recheck:
         rechecked = _recheck_of(store, campaign)

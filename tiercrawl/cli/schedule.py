@@ -12,7 +12,7 @@ import argparse
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
-from tiercrawl.campaigns import is_campaign_file, resolve_campaign
+from tiercrawl.campaigns import is_campaign_file, open_campaign
 from tiercrawl.cli._common import (
     add_settings_option,
     add_store_option,
@@ -74,13 +74,10 @@ def run(args: argparse.Namespace) -> int:
             "TIERCRAWL_MONGO_URI (each node's TIERCRAWL_MONGO_URI must name the same database)"
         )
     nodes = _nodes(args.node)
-    store = open_store_from(args)
+    campaign, store = open_campaign(args.campaign, lambda: open_store_from(args))
     if is_campaign_file(args.campaign):
-        campaign = resolve_campaign(args.campaign)
         push_campaign(store, campaign)
         print(f"schedule: campaign {campaign.name} pushed from {args.campaign}")
-    else:
-        campaign = resolve_campaign(args.campaign, store)
     # Refuse before anything is stored or queued if a node is down or lacks the project.
     for node in nodes:
         if SPIDER not in node.list_spiders(args.project):

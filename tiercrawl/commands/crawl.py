@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 
-from tiercrawl.campaigns import is_campaign_file, resolve_campaign
+from tiercrawl.campaigns import open_campaign
 from tiercrawl.core.render import RENDER_MODES
 from tiercrawl.exceptions import TiercrawlError, UsageError
 from tiercrawl.store import open_store
@@ -42,12 +42,7 @@ class Command(ScrapyCrawlCommand):
         self._check_campaign(campaign)
 
     def _check_campaign(self, ref: str) -> None:
-        if is_campaign_file(ref):
-            resolve_campaign(ref)
-            return
         assert self.settings is not None
-        store = open_store(self.settings.get("TIERCRAWL_MONGO_URI") or None)
-        try:
-            resolve_campaign(ref, store)
-        finally:
-            store.close()
+        uri = self.settings.get("TIERCRAWL_MONGO_URI") or None
+        _, store = open_campaign(ref, lambda: open_store(uri))
+        store.close()
