@@ -234,7 +234,7 @@ def test_tier2_section_optional_and_null_anchor(tmp_path: Path) -> None:
             "c.yaml:6: tier1[0].anchor: expected text, got a boolean: quote it",
         ),
         (MINIMAL + "name: d\n", "c.yaml:6: name: given twice (first on line 1)"),
-        (MINIMAL + "tier2: [\n", "c.yaml:7: bad YAML: expected the node content"),
+        (MINIMAL + "tier2: [\n", "c.yaml:7: bad YAML: did not find expected node content"),
         ("name: c\n\tmoney_site: x\n", "c.yaml:2: bad YAML:"),
         (
             "- a\n- b\n",
