@@ -9,6 +9,7 @@ a new crawl never overwrites history.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -18,12 +19,12 @@ import pymongo
 from pymongo import ASCENDING, DESCENDING, ReplaceOne
 from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError, PyMongoError
+from pymongo.errors import BulkWriteError, OperationFailure, PyMongoError
 
 from tiercrawl.exceptions import StoreError
 from tiercrawl.store.embedded import embedded_uri
 
-__all__ = ["COLLECTIONS", "Store", "open_store"]
+__all__ = ["COLLECTIONS", "Store", "link_id", "open_store"]
 
 COLLECTIONS = (
     "runs",
@@ -36,18 +37,16 @@ COLLECTIONS = (
 )
 
 _DUPLICATE_KEY = 11000
+_INDEX_NOT_FOUND = 27
 
 # The queries each index serves: a run's documents of one page (placements,
 # scoring), a run's documents in order (reports, diff), latest run lookups.
+# A link is unique by its _id (`link_id`), so its index need not be: a unique
+# index costs the store more than the insert itself.
 _INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
     "runs": [([("campaign", ASCENDING), ("started_at", DESCENDING)], {})],
     "pages": [([("run_id", ASCENDING), ("url", ASCENDING)], {"unique": True})],
-    "links": [
-        (
-            [("run_id", ASCENDING), ("source_url", ASCENDING), ("position", ASCENDING)],
-            {"unique": True},
-        ),
-    ],
+    "links": [([("run_id", ASCENDING), ("source_url", ASCENDING)], {})],
     "placements": [
         (
             [
@@ -74,6 +73,23 @@ _INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
     ],
     "campaigns": [([("name", ASCENDING)], {"unique": True})],
 }
+
+# Indexes of earlier versions, by keys, that `Store.ensure_indexes` drops where
+# it finds them: the unique link index, replaced by `link_id`.
+_RETIRED_INDEXES: dict[str, list[list[tuple[str, int]]]] = {
+    "links": [[("run_id", ASCENDING), ("source_url", ASCENDING), ("position", ASCENDING)]],
+}
+
+
+def link_id(run_id: str, source_url: str, position: int) -> bytes:
+    """The ``_id`` of a ``links`` document: 16 bytes, the same for the same link of a run.
+
+    The unique ``_id`` index then rejects a re-sent link, as a unique
+    (run_id, source_url, position) index did, at no extra cost.
+    """
+    # Length prefixes: no run id or URL can make two different links' keys equal.
+    key = f"{len(run_id)}:{run_id}{len(source_url)}:{source_url}{position}"
+    return hashlib.blake2b(key.encode(), digest_size=16).digest()
 
 
 def _database_name(uri: str) -> str:
@@ -123,9 +139,21 @@ class Store:
             for collection, indexes in _INDEXES.items():
                 for keys, options in indexes:
                     self.db[collection].create_index(keys, **options)
+            for collection, retired in _RETIRED_INDEXES.items():
+                self._drop_indexes(collection, retired)
         except PyMongoError as exc:
             raise StoreError(f"cannot create indexes: {exc}") from exc
         self._indexed = True
+
+    def _drop_indexes(self, collection: str, keys: list[list[tuple[str, int]]]) -> None:
+        for name, info in self.db[collection].index_information().items():
+            if list(info["key"]) in keys:
+                try:
+                    self.db[collection].drop_index(name)
+                except OperationFailure as exc:
+                    # Another process opening the store dropped it first.
+                    if exc.code != _INDEX_NOT_FOUND:
+                        raise
 
     def upsert_many(
         self, collection: str, docs: Sequence[Mapping[str, Any]], key: Sequence[str]
@@ -137,14 +165,17 @@ class Store:
         self.db[collection].bulk_write(ops, ordered=False)
 
     def insert_many_once(self, collection: str, docs: Iterable[Mapping[str, Any]]) -> int:
-        """Insert ``docs`` in one round trip; documents already there (same unique key) are kept.
+        """Insert ``docs`` in one round trip; documents already there (same ``_id``) are kept.
 
-        Returns how many were new. A retried shard or a re-sent batch thus never
-        duplicates a document.
+        Returns how many were new. ``links`` documents get their `link_id` as
+        ``_id``, so a retried shard or a re-sent batch never duplicates a link.
         """
         batch = [dict(doc) for doc in docs]
         if not batch:
             return 0
+        if collection == "links":
+            for doc in batch:
+                doc["_id"] = link_id(doc["run_id"], doc["source_url"], doc["position"])
         try:
             return len(self.db[collection].insert_many(batch, ordered=False).inserted_ids)
         except BulkWriteError as exc:
