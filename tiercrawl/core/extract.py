@@ -17,7 +17,7 @@ from lxml import etree
 from tiercrawl.core.regions import (
     TAG_MARKERS,
     Block,
-    classify,
+    Regions,
     find_content,
     marker_of,
     word_set,
@@ -215,7 +215,6 @@ class _Walk:
                     hidden = hidden or tag == "template"
                     marker, weight = TAG_MARKERS.get(tag, _NO_MARKER)
                 block = Block(tag, parent, marker, weight, pos)
-                parent.children.append(block)
                 blocks.append(block)
                 if tag in paragraphs:
                     para = block
@@ -383,13 +382,12 @@ def extract_page(html: str | bytes, url: str, *, context_chars: int = 300) -> Pa
     top = walk.run(root, base_url)
     text = "".join(walk.chunks)
     content = find_content(walk.blocks)
-    content_start = min((b.start for b in content), default=0)
+    regions = Regions(content, min((b.start for b in content), default=0))
     page_domain = registered_domain(url)
-    links: list[LinkFacts] = []
-    for position, link in enumerate(walk.links):
-        links.append(
-            _link_facts(link, text, position, page_domain, content, content_start, context_chars)
-        )
+    links = [
+        _link_facts(link, text, position, page_domain, regions, context_chars)
+        for position, link in enumerate(walk.links)
+    ]
     return PageFacts(
         title=title,
         lang=lang,
@@ -408,8 +406,7 @@ def _link_facts(
     text: str,
     position: int,
     page_domain: str,
-    content: list[Block],
-    content_start: int,
+    regions: Regions,
     context_chars: int,
 ) -> LinkFacts:
     attrs = link.attrs
@@ -422,7 +419,8 @@ def _link_facts(
     elif not anchor:
         anchor = _fold(" ".join(link.alts))
         kind = "image" if anchor else "empty"
-    rel = [token.lower() for token in (attrs.get("rel") or "").split()]
+    rel_value = attrs.get("rel")
+    rel = rel_value.lower().split() if rel_value else []
     domain = link.domain
     block = _context_block(link.block, link.end - link.start)
     return LinkFacts(
@@ -435,7 +433,7 @@ def _link_facts(
         nofollow="nofollow" in rel,
         sponsored="sponsored" in rel,
         ugc="ugc" in rel,
-        region=classify(link.block, content, content_start, has_text=has_text),
+        region=regions.classify(link.block, has_text=has_text),
         position=position,
         context=_context(text, block, link.start, link.end, context_chars) or anchor,
         hidden=link.hidden,

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 __all__ = [
     "REGIONS",
     "TAG_MARKERS",
     "Block",
-    "classify",
+    "Regions",
     "find_content",
     "marker_of",
     "word_set",
@@ -160,7 +160,6 @@ class Block:
     own_link: int = 0
     commas: int = 0
     score: float = 0.0
-    children: list[Block] = field(default_factory=list)
 
     @property
     def link_density(self) -> float:
@@ -216,7 +215,7 @@ def find_content(blocks: Iterable[Block]) -> list[Block]:
                 break
             if id(ancestor) not in candidates:
                 candidates[id(ancestor)] = ancestor
-                ancestor.score = _TAG_WEIGHT.get(ancestor.tag, 0) + ancestor.weight
+                ancestor.score = float(_TAG_WEIGHT.get(ancestor.tag, 0) + ancestor.weight)
             ancestor.score += points * share
             ancestor = ancestor.parent
     if not candidates:
@@ -236,10 +235,15 @@ def find_content(blocks: Iterable[Block]) -> list[Block]:
     ):
         top = top.parent
     chosen = [top]
-    if top.parent is not None:
+    parent = top.parent
+    if parent is not None:
         threshold = max(10.0, top.score * 0.2)
-        for sibling in top.parent.children:
-            if sibling is top or sibling.marker not in (None, "content"):
+        # Blocks keep no child lists (they would make every page's blocks a
+        # reference cycle for the garbage collector): one scan finds the siblings.
+        for sibling in blocks_list:
+            if sibling.parent is not parent or sibling is top:
+                continue
+            if sibling.marker not in (None, "content"):
                 continue
             scored = id(sibling) in candidates and sibling.score >= threshold
             if scored or (sibling.own_text > 80 and sibling.link_density < 0.25):
@@ -297,20 +301,58 @@ def _paragraph_of(block: Block) -> Block:
     return block
 
 
-def classify(block: Block, content: list[Block], content_start: int, *, has_text: bool) -> str:
-    """The region of a link whose innermost element is ``block``.
+class Regions:
+    """The regions of one page's links, given its detected content area.
 
-    ``has_text`` says whether the link shows text (not only an image). Markers on
-    ancestors of the content area are ignored: a wrapper called
-    ``content-with-sidebar`` holds the content, it is not a sidebar. With no
-    detected content area, every link outside a marked region is content.
+    What a link's ancestors say (the first boilerplate marker below the content
+    area, whether the area is reached, whether an ``article`` is on the way) is
+    worked out once per element: a page's links share most of their ancestors.
     """
-    para = _paragraph_of(block)
-    marker: str | None = None
-    in_article = False
-    node: Block | None = block
-    while node is not None:
-        if node in content:
+
+    def __init__(self, content: list[Block], content_start: int) -> None:
+        self.content = content
+        self.content_start = content_start
+        self._content_ids = {id(block) for block in content}
+        self._chains: dict[int, tuple[str | None, bool, bool]] = {}
+
+    def _chain(self, block: Block) -> tuple[str | None, bool, bool]:
+        """(first boilerplate marker, content area reached, article seen) from ``block`` up."""
+        chains = self._chains
+        # Up to the first element already worked out (or the root), then back down.
+        pending: list[Block] = []
+        node: Block | None = block
+        above: tuple[str | None, bool, bool] = (None, False, False)
+        while node is not None:
+            known = chains.get(id(node))
+            if known is not None:
+                above = known
+                break
+            pending.append(node)
+            node = node.parent
+        for node in reversed(pending):
+            if id(node) in self._content_ids:
+                above = (None, True, False)
+            else:
+                marker = _boilerplate_marker(node)
+                above = (
+                    marker if marker is not None else above[0],
+                    above[1],
+                    above[2] or node.tag == "article",
+                )
+            chains[id(node)] = above
+        return above
+
+    def classify(self, block: Block, *, has_text: bool) -> str:
+        """The region of a link whose innermost element is ``block``.
+
+        ``has_text`` says whether the link shows text (not only an image). Markers on
+        ancestors of the content area are ignored: a wrapper called
+        ``content-with-sidebar`` holds the content, it is not a sidebar. With no
+        detected content area, every link outside a marked region is content.
+        """
+        para = _paragraph_of(block)
+        marker, in_content, in_article = self._chain(block)
+        if in_content:
             if marker:
                 return marker
             # A paragraph that is only links ("Read also: ...", a list of related
@@ -318,18 +360,14 @@ def classify(block: Block, content: list[Block], content_start: int, *, has_text
             if has_text and para.own_text < _MIN_RUNNING_TEXT:
                 return "aside"
             return "content"
-        if marker is None:
-            marker = _boilerplate_marker(node)
-        in_article = in_article or node.tag == "article"
-        node = node.parent
-    if marker is not None:
-        return marker
-    if not content:
-        return "content"
-    # Running text outside the detected area: an article split over several columns.
-    if para.own_text >= _MIN_STRAY_TEXT and para.own_link * 2 < para.own_text:
-        return "content"
-    # An article's own header (byline, category) or a teaser card is no navigation.
-    if in_article or block.start >= content_start:
-        return "aside"
-    return "nav"
+        if marker is not None:
+            return marker
+        if not self.content:
+            return "content"
+        # Running text outside the detected area: an article split over several columns.
+        if para.own_text >= _MIN_STRAY_TEXT and para.own_link * 2 < para.own_text:
+            return "content"
+        # An article's own header (byline, category) or a teaser card is no navigation.
+        if in_article or block.start >= self.content_start:
+            return "aside"
+        return "nav"
