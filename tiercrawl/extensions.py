@@ -7,10 +7,13 @@ A shard of a scheduled run records only its own shard, and the last shard to
 close finalises the run (``tiercrawl.jobs.runs``).
 ``ProgressReporter`` logs a progress line every ``TIERCRAWL_PROGRESS_INTERVAL``
 seconds (default 0: off).
+``GarbageCollection`` tunes Python's garbage collector for a long crawl
+(``TIERCRAWL_GC_FREEZE``, ``TIERCRAWL_GC_THRESHOLD``).
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -29,7 +32,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from twisted.internet.task import LoopingCall
 
-__all__ = ["ProgressReporter", "RunRecorder"]
+__all__ = ["GarbageCollection", "ProgressReporter", "RunRecorder"]
 
 logger = logging.getLogger(__name__)
 progress_logger = logging.getLogger("tiercrawl.progress")
@@ -138,3 +141,40 @@ class ProgressReporter:
         )
         links = stats.get_value("tiercrawl/links_extracted", 0)
         progress_logger.info("pages %d/%d, errors %d, links %d", done, requested, errors, links)
+
+
+class GarbageCollection:
+    """Tunes Python's garbage collector for a long crawl, when the engine starts.
+
+    Settings: ``TIERCRAWL_GC_FREEZE`` (default True) moves what exists then
+    (Scrapy, Twisted, the campaign, the store client: built once, alive until
+    the end) into the permanent generation, as Python's documentation advises
+    for servers, so full collections stop scanning it again.
+    ``TIERCRAWL_GC_THRESHOLD`` (default 20000; 0 keeps Python's 700) is how many
+    allocations start a young collection: a page's extraction allocates
+    thousands of short-lived objects, and at 700 many of them were scanned,
+    survived into older generations, and made full collections frequent.
+    Measured on the crawl benchmark (2,000 pages): the collector's CPU went
+    from 2.6 s to 0.4 s, with no change in peak memory (docs/benchmarks.md).
+    """
+
+    def __init__(self, freeze: bool, threshold: int) -> None:
+        self.freeze = freeze
+        self.threshold = threshold
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> GarbageCollection:
+        freeze = crawler.settings.getbool("TIERCRAWL_GC_FREEZE", True)
+        threshold = crawler.settings.getint("TIERCRAWL_GC_THRESHOLD", 20_000)
+        if not freeze and threshold <= 0:
+            raise NotConfigured("TIERCRAWL_GC_FREEZE is off and TIERCRAWL_GC_THRESHOLD is 0")
+        extension = cls(freeze, threshold)
+        crawler.signals.connect(extension.engine_started, signal=signals.engine_started)
+        return extension
+
+    def engine_started(self) -> None:
+        if self.freeze:
+            gc.collect()  # start-up's garbage is freed, not frozen
+            gc.freeze()
+        if self.threshold > 0:
+            gc.set_threshold(self.threshold, *gc.get_threshold()[1:])

@@ -52,6 +52,7 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     "tiercrawl.extensions.RunRecorder": 100,
     "tiercrawl.extensions.ProgressReporter": 200,
+    "tiercrawl.extensions.GarbageCollection": 300,
 }
 
 # --- Rendering (scrapy-playwright) ----------------------------------------------------
@@ -106,6 +107,10 @@ TIERCRAWL_PROGRESS_INTERVAL = 0.0
 # Full runs kept per campaign after each finished run (0: keep all); older runs are
 # removed with their links, pages, placements and scores. See docs/monitoring.md.
 TIERCRAWL_KEEP_RUNS = 0
+# The garbage collector for a long crawl (tiercrawl.extensions.GarbageCollection): freeze
+# what exists when the engine starts; collect the young generation every N allocations.
+TIERCRAWL_GC_FREEZE = True
+TIERCRAWL_GC_THRESHOLD = 20_000
 
 # `scrapy crawl` checks the campaign before any request is sent.
 COMMANDS_MODULE = "tiercrawl.commands"
