@@ -86,6 +86,7 @@ class Result:
     links_written: int | None = None
     store_batches: int | None = None  # write round trips of the sink
     peak_rss_mib_at: dict[str, float] = field(default_factory=dict)  # pages -> VmHWM
+    gc_cpu_s: dict[str, float] = field(default_factory=dict)  # generation -> CPU s in the GC
     store_cpu_s: float | None = None  # the separate store process, during the crawl
     store_rss_mib: float | None = None
     # The machine is shared: the 1-minute load average when the run ended, for the record.
@@ -163,6 +164,7 @@ class Bench:
             links_written=stats.get("tiercrawl/store/links_written"),
             store_batches=stats.get("tiercrawl/store/batches"),
             peak_rss_mib_at={k: v["hwm_kib"] / 1024 for k, v in probe["rss"].items()},
+            gc_cpu_s=probe["gc_cpu_s"],
             **extra,
         )
         ok = stats.get("downloader/response_status_count/200", 0)

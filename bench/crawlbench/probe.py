@@ -2,14 +2,17 @@
 
 It records the process's peak RSS (``VmHWM``) when the Nth page response has
 arrived, for each N of ``BENCH_RSS_AT`` (e.g. ``1000,5000``), and at the end
-the crawl's stats, into the JSON file ``BENCH_PROBE_FILE``. It runs inside the
-crawl, so the readings are exact at those counts; it costs one counter per
-response. robots.txt responses are not pages and are not counted.
+the crawl's stats and the time spent in the garbage collector, into the JSON
+file ``BENCH_PROBE_FILE``. It runs inside the crawl, so the readings are exact
+at those counts; it costs one counter per response and two clock readings per
+collection. robots.txt responses are not pages and are not counted.
 """
 
 from __future__ import annotations
 
+import gc
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,15 @@ class BenchProbe:
         self.marks = marks
         self.pages = 0
         self.rss: dict[str, dict[str, int]] = {}
+        self.gc_seconds = [0.0, 0.0, 0.0]  # per generation
+        self.gc_started = 0.0
+        gc.callbacks.append(self.gc_event)
+
+    def gc_event(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self.gc_started = time.process_time()
+        else:
+            self.gc_seconds[info["generation"]] += time.process_time() - self.gc_started
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> BenchProbe:
@@ -54,5 +66,12 @@ class BenchProbe:
     def spider_closed(self, spider: Spider, reason: str) -> None:
         stats: dict[str, Any] = self.crawler.stats.get_stats() if self.crawler.stats else {}
         self.rss["end"] = {"hwm_kib": memory_kib("VmHWM"), "rss_kib": memory_kib("VmRSS")}
-        report = {"pages": self.pages, "reason": reason, "rss": self.rss, "stats": stats}
+        gc_cpu = {f"gen{n}": round(seconds, 3) for n, seconds in enumerate(self.gc_seconds)}
+        report = {
+            "pages": self.pages,
+            "reason": reason,
+            "rss": self.rss,
+            "gc_cpu_s": gc_cpu,
+            "stats": stats,
+        }
         self.path.write_text(json.dumps(report, default=str, indent=1), encoding="utf-8")
