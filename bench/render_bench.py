@@ -28,6 +28,7 @@ from pathlib import Path
 
 from tiercrawl.demo.webserver import Site
 from tiercrawl.store import open_store
+from tiercrawl.store.embedded import start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXT = (
@@ -183,12 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE")
     args = parser.parse_args(argv)
 
-    from secantus import SecantusDBServer
-
     sites, money, urls, js_urls = build_web(args.sites, args.pages, args.js_every)
     tmp = Path(tempfile.mkdtemp(prefix="render-bench-"))
-    server = SecantusDBServer(host="127.0.0.1", port=0, storage_path=str(tmp / "mongo"))
-    server.start()
+    server = start_server(tmp / "mongo")
     settings = {
         "AUTOTHROTTLE_ENABLED": "False",
         "LOG_LEVEL": "WARNING",

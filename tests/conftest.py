@@ -12,6 +12,7 @@ import pytest
 
 from tests.web import TestWeb
 from tiercrawl.store import Store, open_store
+from tiercrawl.store.embedded import start_server
 
 ROOT = Path(__file__).parent.parent
 
@@ -33,12 +34,7 @@ for _proxy in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
 @pytest.fixture(scope="session")
 def mongo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real MongoDB wire server (SecantusDB on WiredTiger) on a free loopback port."""
-    from secantus import SecantusDBServer
-
-    server = SecantusDBServer(
-        host="127.0.0.1", port=0, storage_path=str(tmp_path_factory.mktemp("mongo"))
-    )
-    server.start()
+    server = start_server(tmp_path_factory.mktemp("mongo"))
     yield str(server.uri).rstrip("/")
     server.stop()
 

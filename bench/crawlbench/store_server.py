@@ -1,23 +1,24 @@
 """The store in a process of its own: ``python store_server.py DATA_DIR`` prints its URI.
 
-The same SecantusDB server, with the same arguments, as tiercrawl's embedded
-store (``tiercrawl.store.embedded``), so that a crawl pointed at it through
-``TIERCRAWL_MONGO_URI`` does the same work, while the store's CPU and memory
-are counted in this process instead of the crawler's. Stops on SIGTERM.
+The same SecantusDB server, started by the same function, as tiercrawl's
+embedded store (``tiercrawl.store.embedded.start_server``), so that a crawl
+pointed at it through ``TIERCRAWL_MONGO_URI`` does the same work, while the
+store's CPU and memory are counted in this process instead of the crawler's.
+Stops on SIGTERM.
 """
 
 from __future__ import annotations
 
 import signal
 import sys
+from pathlib import Path
 from types import FrameType
 
-from secantus import SecantusDBServer
+from tiercrawl.store.embedded import start_server
 
 
 def main(data_dir: str) -> None:
-    server = SecantusDBServer(host="127.0.0.1", port=0, storage_path=data_dir)
-    server.start()
+    server = start_server(Path(data_dir))
 
     def stop(signum: int, frame: FrameType | None) -> None:
         server.stop()

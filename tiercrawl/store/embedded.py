@@ -14,7 +14,7 @@ from typing import Any
 
 from tiercrawl.exceptions import StoreError
 
-__all__ = ["default_home", "embedded_uri", "stop_embedded"]
+__all__ = ["default_home", "embedded_uri", "start_server", "stop_embedded"]
 
 _lock = threading.Lock()
 _servers: dict[Path, Any] = {}
@@ -25,23 +25,37 @@ def default_home() -> Path:
     return Path(os.environ.get("TIERCRAWL_HOME") or ".tiercrawl").absolute()
 
 
+def start_server(data_dir: Path) -> Any:
+    """A SecantusDB server on a free loopback port, storing in ``data_dir``, started.
+
+    Standalone, not a one-member replica set (SecantusDB's default): tiercrawl
+    uses no transactions nor change streams, and without a replica set the
+    server keeps no oplog, a second write for every document (16 % of its CPU
+    per link written, measured in docs/benchmarks.md).
+    """
+    from secantus import SecantusDBServer
+
+    server = SecantusDBServer(
+        host="127.0.0.1", port=0, storage_path=str(data_dir), replica_set_name=None
+    )
+    server.start()
+    return server
+
+
 def embedded_uri(home: Path | None = None) -> str:
     """Start (once per process and data directory) the embedded server; return its URI."""
     data_dir = (home or default_home()) / "db"
     with _lock:
         server = _servers.get(data_dir)
         if server is None:
+            data_dir.mkdir(parents=True, exist_ok=True)
             try:
-                from secantus import SecantusDBServer
+                server = start_server(data_dir)
             except ImportError as exc:
                 raise StoreError(
                     "no MongoDB URI given and the embedded store is not installed: "
                     "set TIERCRAWL_MONGO_URI or install tiercrawl[embedded]"
                 ) from exc
-            data_dir.mkdir(parents=True, exist_ok=True)
-            server = SecantusDBServer(host="127.0.0.1", port=0, storage_path=str(data_dir))
-            try:
-                server.start()
             except Exception as exc:
                 raise StoreError(
                     f"cannot start the embedded store in {data_dir}: {exc} "
