@@ -31,6 +31,7 @@ class Crawl:
     def __init__(self, store: Store, run: dict[str, Any], web: JsWeb) -> None:
         self.store, self.run, self.web = store, run, web
         self.stats: dict[str, Any] = run["stats"]
+        self.log = ""
 
     def page(self, name: str) -> dict[str, Any]:
         url = self.web.url(name) if name != "product" else self.web.target
@@ -68,6 +69,7 @@ def _crawl(
     run = store.latest_run(f"js-{mode}")
     assert run is not None, result.stderr[-4000:]
     crawl = Crawl(store, run, web)
+    crawl.log = result.stderr
     crawl.hits = {k: v - hits_before.get(k, 0) for k, v in web.js.hits.items()}  # type: ignore[attr-defined]
     yield crawl
     store.close()
@@ -112,6 +114,8 @@ def test_auto_renders_exactly_the_pages_that_need_it(auto: Crawl) -> None:
         assert auto.page(name)["render_reason"] is None, name
     assert auto.stats["tiercrawl/render/requested"] == 9
     assert auto.stats["tiercrawl/render/rendered"] == 7
+    # Playwright's driver started once, for the first render.
+    assert auto.log.count("Starting download handler") == 1
 
 
 @pytest.mark.requires_browser
@@ -204,6 +208,7 @@ def test_never_renders_nothing_and_starts_no_browser(never: Crawl) -> None:
     assert all(never.page(name)["render_reason"] is None for name in PAGES)
     assert not any(key.startswith(("playwright/", "tiercrawl/render/")) for key in never.stats)
     assert never.hits.get("/links.json", 0) == 0  # type: ignore[attr-defined]
+    assert "Starting download handler" not in never.log  # nor Playwright's Node driver
 
 
 # --- settings --------------------------------------------------------------------------

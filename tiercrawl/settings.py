@@ -60,8 +60,8 @@ EXTENSIONS = {
 # browser; the rest go through Scrapy's HTTP/1.1 handler, and Chromium starts on first use.
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 DOWNLOAD_HANDLERS = {
-    "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
-    "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+    "http": "tiercrawl.rendering.LazyPlaywrightDownloadHandler",
+    "https": "tiercrawl.rendering.LazyPlaywrightDownloadHandler",
 }
 # Translates the TIERCRAWL_RENDER* / TIERCRAWL_BROWSER_* settings into PLAYWRIGHT_* ones.
 ADDONS = {"tiercrawl.rendering.RenderingAddon": 0}
