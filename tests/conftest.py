@@ -64,7 +64,7 @@ def setting_args(settings: Mapping[str, str]) -> list[str]:
     return [arg for name, value in settings.items() for arg in ("-s", f"{name}={value}")]
 
 
-def _run_python(
+def run_python(
     *args: str, cwd: Path, env: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """``python ARGS`` as a user runs it, in a subprocess: no store URI but ``env``'s."""
@@ -90,7 +90,7 @@ def scrapy_crawl(
     cwd: Path = ROOT,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``scrapy crawl tiers`` as a user does, in a subprocess."""
-    return _run_python(
+    return run_python(
         *("-m", "scrapy", "crawl", "tiers", "-a", f"campaign={campaign}"),
         *setting_args({**TEST_CRAWL_SETTINGS, **(settings or {})}),
         *extra,
@@ -101,7 +101,7 @@ def scrapy_crawl(
 
 def tiercrawl(*args: str, mongo_uri: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     """Run ``tiercrawl ARGS --mongo-uri MONGO_URI`` as a user does, in a subprocess."""
-    return _run_python("-m", "tiercrawl.cli", *args, "--mongo-uri", mongo_uri, cwd=cwd)
+    return run_python("-m", "tiercrawl.cli", *args, "--mongo-uri", mongo_uri, cwd=cwd)
 
 
 def blog_campaign(web: TestWeb, path: Path, *posts: str) -> Path:

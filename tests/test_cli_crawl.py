@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import TEST_CRAWL_SETTINGS, blog_campaign, setting_args, tiercrawl
+from tests.conftest import (
+    TEST_CRAWL_SETTINGS,
+    run_python,
+    blog_campaign,
+    setting_args,
+    tiercrawl,
+)
 from tests.web import TestWeb
+from tiercrawl.store import open_store
 
 
 def test_crawl_shows_progress_and_summary(web: TestWeb, mongo_uri: str, tmp_path: Path) -> None:
@@ -40,3 +47,30 @@ def test_crawl_of_a_missing_file(mongo_uri: str, tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "nope.yaml" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_without_a_uri_the_embedded_store_serves_and_keeps_each_run(
+    web: TestWeb, tmp_path: Path
+) -> None:
+    campaign = blog_campaign(web, tmp_path / "local.yaml", "/best-drills")
+    home = tmp_path / "home"
+    settings = setting_args(TEST_CRAWL_SETTINGS)
+    for _ in range(2):
+        result = run_python(
+            *("-m", "tiercrawl.cli", "crawl", str(campaign), "--render", "never", *settings),
+            cwd=tmp_path,
+            env={"TIERCRAWL_HOME": str(home)},
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert "placements: 1 live" in result.stdout
+
+    assert (home / "db").is_dir()
+    store = open_store(home=home)  # the same embedded store, now in this process
+    try:
+        runs = store.runs_of("local")
+        assert [run["status"] for run in runs] == ["finished", "finished"]
+        for run in runs:
+            pages = {page["url"] for page in store.pages.find({"run_id": run["_id"]})}
+            assert pages == {web.blog.url("/best-drills"), web.money.url("/drills/")}
+    finally:
+        store.close()
