@@ -6,8 +6,8 @@ from pathlib import Path
 
 from tests.conftest import (
     TEST_CRAWL_SETTINGS,
-    run_python,
     blog_campaign,
+    run_python,
     setting_args,
     tiercrawl,
 )
