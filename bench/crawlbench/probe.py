@@ -10,6 +10,7 @@ collection. robots.txt responses are not pages and are not counted.
 
 from __future__ import annotations
 
+import atexit
 import gc
 import json
 import time
@@ -74,4 +75,10 @@ class BenchProbe:
             "gc_cpu_s": gc_cpu,
             "stats": stats,
         }
+        self.path.write_text(json.dumps(report, default=str, indent=1), encoding="utf-8")
+        atexit.register(self.record_exit, report)
+
+    def record_exit(self, report: dict[str, Any]) -> None:
+        """The peak RSS again when the process exits: what shutting the crawl down cost."""
+        report["rss"]["exit"] = {"hwm_kib": memory_kib("VmHWM"), "rss_kib": memory_kib("VmRSS")}
         self.path.write_text(json.dumps(report, default=str, indent=1), encoding="utf-8")
