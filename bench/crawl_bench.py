@@ -234,18 +234,21 @@ class Bench:
 
     @contextmanager
     def store_process(self, name: str) -> Iterator[tuple[int, str]]:
-        script = BENCH / "crawlbench" / "store_server.py"
-        command = [sys.executable, str(script), str(self.work / name)]
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=self.env())
+        # The embedded store's own process (tiercrawl.store.server), started by hand: the
+        # crawl reaches it through TIERCRAWL_MONGO_URI, and its CPU is read apart.
+        command = [sys.executable, "-m", "tiercrawl.store.server", str(self.work / name)]
+        process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=self.env()
+        )
+        assert process.stdin is not None and process.stdout is not None
         try:
-            assert process.stdout is not None
             uri = process.stdout.readline().strip()
             if not uri:
                 raise RuntimeError("the store process did not start")
             yield process.pid, uri
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            process.stdin.close()  # the server stops when its standard input closes
+            process.wait(timeout=60)
 
     def advertools(self) -> Result | None:
         if not ADVERTOOLS_PYTHON.exists():

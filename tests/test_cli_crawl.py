@@ -13,6 +13,7 @@ from tests.conftest import (
 )
 from tests.web import TestWeb
 from tiercrawl.store import open_store
+from tiercrawl.store.embedded import stop_embedded
 
 
 def test_crawl_shows_progress_and_summary(web: TestWeb, mongo_uri: str, tmp_path: Path) -> None:
@@ -65,12 +66,25 @@ def test_without_a_uri_the_embedded_store_serves_and_keeps_each_run(
         assert "placements: 1 live" in result.stdout
 
     assert (home / "db").is_dir()
-    store = open_store(home=home)  # the same embedded store, now in this process
+    # Each command stopped its store when it ended: this one opens the same data.
+    store = open_store(home=home)
     try:
         runs = store.runs_of("local")
         assert [run["status"] for run in runs] == ["finished", "finished"]
         for run in runs:
             pages = {page["url"] for page in store.pages.find({"run_id": run["_id"]})}
             assert pages == {web.blog.url("/best-drills"), web.money.url("/drills/")}
+
+        # While this process's store holds the data, another command says so.
+        result = run_python(
+            *("-m", "tiercrawl.cli", "crawl", str(campaign), "--render", "never", *settings),
+            cwd=tmp_path,
+            env={"TIERCRAWL_HOME": str(home)},
+        )
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        assert f"cannot start the embedded store in {home / 'db'}" in result.stderr
+        assert "is another tiercrawl process using it?" in result.stderr
     finally:
         store.close()
+        stop_embedded()

@@ -1,7 +1,7 @@
 """The MongoDB store: ``open_store(uri)`` gives a ``Store`` over pymongo.
 
 With no URI (neither ``--mongo-uri`` nor ``TIERCRAWL_MONGO_URI``), an embedded
-MongoDB-wire-compatible server (SecantusDB) is started in-process with its data
+MongoDB-wire-compatible server (SecantusDB) is started in a child process with its data
 under ``.tiercrawl/`` (``TIERCRAWL_HOME``), and reached through the same
 pymongo code as a real MongoDB.
 """

@@ -1,13 +1,23 @@
-"""The embedded store: a SecantusDB server started in this process.
+"""The embedded store: a SecantusDB server in a child process, its data under ``TIERCRAWL_HOME``.
 
 SecantusDB speaks the MongoDB wire protocol on WiredTiger, so the rest of
 tiercrawl talks to it with pymongo exactly as to a production MongoDB.
+
+The server runs in a process of its own (``python -m tiercrawl.store.server
+DATA_DIR``), started on first use: it is written in Python, and in the
+crawling process it would share one GIL with the crawl (22 pages/s against
+26 on the crawl benchmark, docs/benchmarks.md). It stops when its parent
+closes its standard input, at exit or when the parent dies, so it never
+outlives the command that started it.
 """
 
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -17,7 +27,10 @@ from tiercrawl.exceptions import StoreError
 __all__ = ["default_home", "embedded_uri", "start_server", "stop_embedded"]
 
 _lock = threading.Lock()
-_servers: dict[Path, Any] = {}
+_servers: dict[Path, tuple[subprocess.Popen[str], str]] = {}
+# How long a server may take to start, and to write its last data and close its files.
+_START_TIMEOUT = 60.0
+_STOP_TIMEOUT = 60.0
 
 
 def default_home() -> Path:
@@ -26,12 +39,12 @@ def default_home() -> Path:
 
 
 def start_server(data_dir: Path) -> Any:
-    """A SecantusDB server on a free loopback port, storing in ``data_dir``, started.
+    """A SecantusDB server on a free loopback port, storing in ``data_dir``, started here.
 
     Standalone, not a one-member replica set (SecantusDB's default): tiercrawl
     uses no transactions nor change streams, and without a replica set the
     server keeps no oplog, a second write for every document (16 % of its CPU
-    per link written, measured in docs/benchmarks.md).
+    per link written, docs/benchmarks.md).
     """
     from secantus import SecantusDBServer
 
@@ -46,29 +59,73 @@ def embedded_uri(home: Path | None = None) -> str:
     """Start (once per process and data directory) the embedded server; return its URI."""
     data_dir = (home or default_home()) / "db"
     with _lock:
-        server = _servers.get(data_dir)
-        if server is None:
-            data_dir.mkdir(parents=True, exist_ok=True)
-            try:
-                server = start_server(data_dir)
-            except ImportError as exc:
+        running = _servers.get(data_dir)
+        if running is None:
+            if importlib.util.find_spec("secantus") is None:
                 raise StoreError(
                     "no MongoDB URI given and the embedded store is not installed: "
                     "set TIERCRAWL_MONGO_URI or install tiercrawl[embedded]"
-                ) from exc
-            except Exception as exc:
-                raise StoreError(
-                    f"cannot start the embedded store in {data_dir}: {exc} "
-                    "(is another tiercrawl process using it? set TIERCRAWL_MONGO_URI "
-                    "to share one server)"
-                ) from exc
-            _servers[data_dir] = server
-        return str(server.uri)
+                )
+            data_dir.mkdir(parents=True, exist_ok=True)
+            running = _servers[data_dir] = _spawn(data_dir)
+        return running[1]
+
+
+def _spawn(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
+    log_path = data_dir.parent / "store.log"
+    # This process's path, so that the child finds tiercrawl where this one did (a Scrapyd egg).
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    with log_path.open("a", encoding="utf-8") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tiercrawl.store.server", str(data_dir)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            env=env,
+        )
+    assert process.stdout is not None
+    uri = _first_line(process)
+    if not uri.startswith("mongodb://"):
+        process.kill()
+        process.wait()
+        reason = _last_error(log_path) or "it did not start"
+        raise StoreError(
+            f"cannot start the embedded store in {data_dir}: {reason} "
+            f"(is another tiercrawl process using it? set TIERCRAWL_MONGO_URI "
+            f"to share one server; its log: {log_path})"
+        )
+    return process, uri
+
+
+def _first_line(process: subprocess.Popen[str]) -> str:
+    """The child's first line of output, or "" if it ends or stays silent too long."""
+    line: list[str] = []
+    reader = threading.Thread(
+        target=lambda: line.append(process.stdout.readline() if process.stdout else ""),
+        daemon=True,
+    )
+    reader.start()
+    reader.join(_START_TIMEOUT)
+    return line[0].strip() if line else ""
+
+
+def _last_error(log_path: Path) -> str:
+    lines = [ln.strip() for ln in log_path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    return lines[-1] if lines else ""
 
 
 @atexit.register
 def stop_embedded() -> None:
-    """Stop the embedded servers of this process, so WiredTiger closes its files cleanly."""
+    """Stop this process's embedded servers and wait, so WiredTiger closes its files cleanly
+    before the next command opens them."""
     with _lock:
         while _servers:
-            _servers.popitem()[1].stop()
+            process, _ = _servers.popitem()[1]
+            if process.stdin is not None:
+                process.stdin.close()
+            try:
+                process.wait(_STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
