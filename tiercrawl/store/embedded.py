@@ -84,9 +84,8 @@ def _spawn(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
             text=True,
             env=env,
         )
-    assert process.stdout is not None
-    uri = _first_line(process)
-    if not uri.startswith("mongodb://"):
+    uri = _announced_uri(process)
+    if not uri:
         process.kill()
         process.wait()
         reason = _last_error(log_path) or "it did not start"
@@ -98,16 +97,21 @@ def _spawn(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
     return process, uri
 
 
-def _first_line(process: subprocess.Popen[str]) -> str:
-    """The child's first line of output, or "" if it ends or stays silent too long."""
-    line: list[str] = []
-    reader = threading.Thread(
-        target=lambda: line.append(process.stdout.readline() if process.stdout else ""),
-        daemon=True,
-    )
+def _announced_uri(process: subprocess.Popen[str]) -> str:
+    """The URI the server prints when it is ready, or "" if it ends or takes too long."""
+    found: list[str] = []
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("mongodb://"):
+                found.append(line.strip())
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
     reader.start()
     reader.join(_START_TIMEOUT)
-    return line[0].strip() if line else ""
+    return found[0] if found else ""
 
 
 def _last_error(log_path: Path) -> str:

@@ -7,6 +7,7 @@ gone), and stops the server so that WiredTiger closes its files cleanly.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from pathlib import Path
@@ -22,6 +23,8 @@ def serve(data_dir: Path) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     server = start_server(data_dir)
     print(server.uri, flush=True)
+    # Nobody reads standard output after the URI: what comes later goes to the log instead.
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     sys.stdin.read()
     server.stop()
 
