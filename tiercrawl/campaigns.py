@@ -15,6 +15,10 @@ if TYPE_CHECKING:
 __all__ = ["is_campaign_file", "open_campaign", "resolve_campaign"]
 
 _CAMPAIGN_SUFFIXES = (".yaml", ".yml", ".csv")
+# The campaign file read last, by (path, modification time, size): `scrapy crawl`
+# checks the file before the crawler exists, then the spider opens it again, and a
+# campaign of 50,000 entries takes seconds to read and validate.
+_last_read: tuple[tuple[Path, int, int], Campaign] | None = None
 
 
 def is_campaign_file(ref: str) -> bool:
@@ -28,7 +32,7 @@ def resolve_campaign(ref: str, store: Store | None = None) -> Campaign:
     Scrapyd nodes cannot read the user's file, so they load pushed campaigns by name.
     """
     if is_campaign_file(ref):
-        return load_campaign(ref)
+        return _read_file(ref)
     if store is None:
         raise CampaignError(f"{ref}: no such campaign file")
     doc = store.campaigns.find_one({"name": ref})
@@ -46,7 +50,7 @@ def open_campaign(ref: str, open_store: Callable[[], Store]) -> tuple[Campaign, 
     So a campaign with problems is refused without waiting on a database first.
     """
     if is_campaign_file(ref):
-        campaign = load_campaign(ref)
+        campaign = _read_file(ref)
         return campaign, open_store()
     store = open_store()
     try:
@@ -54,3 +58,18 @@ def open_campaign(ref: str, open_store: Callable[[], Store]) -> tuple[Campaign, 
     except Exception:
         store.close()
         raise
+
+
+def _read_file(ref: str) -> Campaign:
+    """``load_campaign(ref)``, or the campaign read from the same unchanged file before."""
+    global _last_read
+    try:
+        stat = Path(ref).stat()
+    except OSError:
+        return load_campaign(ref)  # which says what is wrong with the path
+    key = (Path(ref).resolve(), stat.st_mtime_ns, stat.st_size)
+    if _last_read is not None and _last_read[0] == key:
+        return _last_read[1]
+    campaign = load_campaign(ref)
+    _last_read = (key, campaign)
+    return campaign
