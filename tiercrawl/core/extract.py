@@ -382,7 +382,7 @@ def extract_page(html: str | bytes, url: str, *, context_chars: int = 300) -> Pa
     top = walk.run(root, base_url)
     text = "".join(walk.chunks)
     content = find_content(walk.blocks)
-    regions = Regions(content, min((b.start for b in content), default=0))
+    regions = Regions(content)
     page_domain = registered_domain(url)
     links = [
         _link_facts(link, text, position, page_domain, regions, context_chars)

@@ -309,10 +309,9 @@ class Regions:
     worked out once per element: a page's links share most of their ancestors.
     """
 
-    def __init__(self, content: list[Block], content_start: int) -> None:
-        self.content = content
-        self.content_start = content_start
+    def __init__(self, content: list[Block]) -> None:
         self._content_ids = {id(block) for block in content}
+        self._content_start = min((block.start for block in content), default=0)
         self._chains: dict[int, tuple[str | None, bool, bool]] = {}
 
     def _chain(self, block: Block) -> tuple[str | None, bool, bool]:
@@ -362,12 +361,12 @@ class Regions:
             return "content"
         if marker is not None:
             return marker
-        if not self.content:
+        if not self._content_ids:
             return "content"
         # Running text outside the detected area: an article split over several columns.
         if para.own_text >= _MIN_STRAY_TEXT and para.own_link * 2 < para.own_text:
             return "content"
         # An article's own header (byline, category) or a teaser card is no navigation.
-        if in_article or block.start >= self.content_start:
+        if in_article or block.start >= self._content_start:
             return "aside"
         return "nav"
