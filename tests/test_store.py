@@ -28,22 +28,22 @@ def _link(run_id: str, source_url: str, position: int) -> dict[str, Any]:
 
 def test_a_resent_batch_of_links_inserts_nothing(store: Store) -> None:
     batch = [_link("run-1", PAGE, position) for position in range(3)]
-    assert store.insert_many_once("links", batch) == 3
-    assert store.insert_many_once("links", batch) == 0
+    assert store.insert_links(batch) == 3
+    assert store.insert_links(batch) == 0
     assert store.links.count_documents({}) == 3
 
 
 def test_a_batch_overlapping_a_stored_one_inserts_only_its_new_links(store: Store) -> None:
-    store.insert_many_once("links", [_link("run-1", PAGE, position) for position in range(3)])
+    store.insert_links([_link("run-1", PAGE, position) for position in range(3)])
     overlapping = [_link("run-1", PAGE, position) for position in range(2, 5)]
-    assert store.insert_many_once("links", overlapping) == 2
+    assert store.insert_links(overlapping) == 2
     stored = store.links.find({"run_id": "run-1", "source_url": PAGE}).sort("position", 1)
     assert [doc["position"] for doc in stored] == [0, 1, 2, 3, 4]
 
 
 def test_the_same_position_in_two_runs_or_on_two_pages_is_two_links(store: Store) -> None:
     batch = [_link("run-1", PAGE, 0), _link("run-2", PAGE, 0), _link("run-1", OTHER_PAGE, 0)]
-    assert store.insert_many_once("links", batch) == 3
+    assert store.insert_links(batch) == 3
     assert store.links.count_documents({"position": 0}) == 3
 
 
@@ -51,7 +51,7 @@ def test_stored_links_carry_their_link_id_and_the_callers_dicts_stay_unchanged(
     store: Store,
 ) -> None:
     batch = [_link("run-1", PAGE, 0), _link("run-1", PAGE, 1)]
-    store.insert_many_once("links", batch)
+    store.insert_links(batch)
     assert all("_id" not in doc for doc in batch)
     stored = store.links.find({"run_id": "run-1"}, {"_id": 1, "position": 1}).sort("position", 1)
     assert [doc["_id"] for doc in stored] == [link_id("run-1", PAGE, 0), link_id("run-1", PAGE, 1)]
@@ -104,7 +104,7 @@ def test_links_has_the_id_index_and_a_non_unique_run_and_page_index(store: Store
 def test_every_links_query_of_the_jobs_scans_the_run_and_page_index(
     store: Store, query: dict[str, Any]
 ) -> None:
-    store.insert_many_once("links", [_link("run-1", PAGE, 0), _link("run-1", OTHER_PAGE, 0)])
+    store.insert_links([_link("run-1", PAGE, 0), _link("run-1", OTHER_PAGE, 0)])
     plan = store.links.find(query).sort("position", 1).explain()["queryPlanner"]["winningPlan"]
     while "inputStage" in plan:
         plan = plan["inputStage"]
@@ -129,7 +129,7 @@ def test_opening_a_database_with_the_old_unique_link_index_drops_it_and_keeps_th
     assert [doc["position"] for doc in stored] == [0, 1, 2]
     assert all(isinstance(doc["_id"], ObjectId) for doc in stored)
     # A link of the old run written again now gets its derived _id.
-    assert store.insert_many_once("links", [_link("run-1", PAGE, 3)]) == 1
+    assert store.insert_links([_link("run-1", PAGE, 3)]) == 1
     store.close()
 
     # Opening it again finds nothing more to change.

@@ -163,5 +163,5 @@ class MongoSinkPipeline:
 
     def _write(self, pages: list[dict[str, Any]], links: list[dict[str, Any]]) -> None:
         # Links first: a stored page is then always complete with its links.
-        self.store.insert_many_once("links", links)
+        self.store.insert_links(links)
         self.store.upsert_many("pages", pages, key=("run_id", "url"))

@@ -164,20 +164,20 @@ class Store:
         ops = [ReplaceOne({k: doc[k] for k in key}, dict(doc), upsert=True) for doc in docs]
         self.db[collection].bulk_write(ops, ordered=False)
 
-    def insert_many_once(self, collection: str, docs: Iterable[Mapping[str, Any]]) -> int:
-        """Insert ``docs`` in one round trip; documents already there (same ``_id``) are kept.
+    def insert_links(self, docs: Iterable[Mapping[str, Any]]) -> int:
+        """Insert ``links`` documents in one round trip; links already there are kept.
 
-        Returns how many were new. ``links`` documents get their `link_id` as
-        ``_id``, so a retried shard or a re-sent batch never duplicates a link.
+        Each is stored with its `link_id` as ``_id``, so a retried shard or a
+        re-sent batch never duplicates a link. Returns how many were new.
         """
-        batch = [dict(doc) for doc in docs]
+        batch = [
+            {**doc, "_id": link_id(doc["run_id"], doc["source_url"], doc["position"])}
+            for doc in docs
+        ]
         if not batch:
             return 0
-        if collection == "links":
-            for doc in batch:
-                doc["_id"] = link_id(doc["run_id"], doc["source_url"], doc["position"])
         try:
-            return len(self.db[collection].insert_many(batch, ordered=False).inserted_ids)
+            return len(self.links.insert_many(batch, ordered=False).inserted_ids)
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
             if any(error.get("code") != _DUPLICATE_KEY for error in errors):
