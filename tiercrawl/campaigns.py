@@ -63,11 +63,12 @@ def open_campaign(ref: str, open_store: Callable[[], Store]) -> tuple[Campaign, 
 def _read_file(ref: str) -> Campaign:
     """``load_campaign(ref)``, or the campaign read from the same unchanged file before."""
     global _last_read
+    path = Path(ref)
     try:
-        stat = Path(ref).stat()
+        stat = path.stat()
     except OSError:
         return load_campaign(ref)  # which says what is wrong with the path
-    key = (Path(ref).resolve(), stat.st_mtime_ns, stat.st_size)
+    key = (path.resolve(), stat.st_mtime_ns, stat.st_size)
     if _last_read is not None and _last_read[0] == key:
         return _last_read[1]
     campaign = load_campaign(ref)
