@@ -111,3 +111,31 @@ def test_link_only_lines_inside_the_article_are_teasers() -> None:
 
 def test_page_with_no_prose_counts_links_as_content() -> None:
     assert _regions("<p><a href='/a'>Only link</a></p>") == {"Only link": "content"}
+
+
+def test_table_cells_inside_the_article_are_content() -> None:
+    regions = _regions(
+        f"<body><article><p>{PROSE}<a href='/x'>in text</a> {PROSE}</p>"
+        "<table><tr><th><a href='/mac'>Mac</a></th><td><a href='/windows'>Windows</a></td>"
+        "</tr></table><p><a href='/other'>Another story</a></p></article></body>"
+    )
+    assert regions == {
+        "in text": "content",
+        "Mac": "content",
+        "Windows": "content",
+        "Another story": "aside",
+    }
+
+
+def test_links_into_the_page_inside_the_article_are_content() -> None:
+    regions = _regions(
+        "<body><article><ul><li><a href='#intro'>Introduction</a></li>"
+        "<li><a href='#usage'>Usage</a></li></ul>"
+        f"<h2 id='intro'>Introduction</h2><p>{PROSE}</p><h2 id='usage'>Usage</h2><p>{PROSE}</p>"
+        "<ul><li><a href='/related'>A related story</a></li></ul></article></body>"
+    )
+    assert regions == {
+        "Introduction": "content",
+        "Usage": "content",
+        "A related story": "aside",
+    }

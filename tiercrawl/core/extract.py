@@ -433,7 +433,9 @@ def _link_facts(
         nofollow="nofollow" in rel,
         sponsored="sponsored" in rel,
         ugc="ugc" in rel,
-        region=regions.classify(link.block, has_text=has_text),
+        region=regions.classify(
+            link.block, has_text=has_text, in_page=link.href.lstrip().startswith("#")
+        ),
         position=position,
         context=_context(text, block, link.start, link.end, context_chars) or anchor,
         hidden=link.hidden,

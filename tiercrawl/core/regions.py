@@ -290,6 +290,7 @@ def _boilerplate_marker(block: Block) -> str | None:
 
 _MIN_RUNNING_TEXT = 20
 _MIN_STRAY_TEXT = 100
+_TABLE_CELLS = frozenset({"td", "th"})
 
 
 def _paragraph_of(block: Block) -> Block:
@@ -341,10 +342,11 @@ class Regions:
             chains[id(node)] = above
         return above
 
-    def classify(self, block: Block, *, has_text: bool) -> str:
+    def classify(self, block: Block, *, has_text: bool, in_page: bool) -> str:
         """The region of a link whose innermost element is ``block``.
 
-        ``has_text`` says whether the link shows text (not only an image). Markers on
+        ``has_text`` says whether the link shows text (not only an image), ``in_page``
+        whether it points to a place on the page itself (``href="#..."``). Markers on
         ancestors of the content area are ignored: a wrapper called
         ``content-with-sidebar`` holds the content, it is not a sidebar. With no
         detected content area, every link outside a marked region is content.
@@ -355,8 +357,15 @@ class Regions:
             if marker:
                 return marker
             # A paragraph that is only links ("Read also: ...", a list of related
-            # stories) inside the article is a teaser block, not running text.
-            if has_text and para.own_text < _MIN_RUNNING_TEXT:
+            # stories) inside the article is a teaser block, not running text. A
+            # table's cells are the article's data, and links into the page itself
+            # are its table of contents or footnotes: both belong to the text.
+            if (
+                has_text
+                and para.own_text < _MIN_RUNNING_TEXT
+                and not in_page
+                and para.tag not in _TABLE_CELLS
+            ):
                 return "aside"
             return "content"
         if marker is not None:
