@@ -33,6 +33,8 @@ def _regions(html: str) -> dict[str, str]:
         ("div", None, "sidebarLeft widget-area", "aside"),
         ("section", None, "disqus_thread", "comments"),
         ("div", None, "post-tags", "aside"),
+        ("a", None, "btn btn-primary", "aside"),
+        ("div", None, "wp-embedded-content", "aside"),
         ("div", None, "headline", None),
         ("div", None, "canvas-wrapper", None),
         ("main", None, "", "content"),
@@ -138,4 +140,19 @@ def test_links_into_the_page_inside_the_article_are_content() -> None:
         "Introduction": "content",
         "Usage": "content",
         "A related story": "aside",
+    }
+
+
+def test_buttons_and_embedded_posts_inside_the_article_are_not_its_text() -> None:
+    regions = _regions(
+        f"<body><article><p>{PROSE}<a href='/x'>in text</a> {PROSE}</p>"
+        "<p>To keep it for later, print it here: <a class='print-button' href='/print'>Print</a></p>"
+        f"<blockquote class='wp-embedded-content'><p>{PROSE}"
+        "<a href='https://other.example.org/post'>An embedded post</a></p></blockquote>"
+        "</article></body>"
+    )
+    assert regions == {
+        "in text": "content",
+        "Print": "aside",
+        "An embedded post": "aside",
     }

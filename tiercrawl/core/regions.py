@@ -69,7 +69,7 @@ _TOKENS = {
     "sponsor sponsored ad ads advert advertisement promo newsletter subscribe subscription "
     "cookie cookies consent tags tagcloud taglist bio authorbio author-bio recommended "
     "recommendations popular trending teaser teasers outbrain taboola rail morestories "
-    "signup login",
+    "signup login button buttons btn embed embedded",
 }
 _TOKEN_REGION = {tok: region for region, words in _TOKENS.items() for tok in words.split()}
 # Compound tokens (``mainmenu``, ``footerlinks``, ``sidebarleft``): a prefix or suffix decides.
