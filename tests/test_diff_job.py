@@ -20,6 +20,7 @@ from tiercrawl.jobs.diff import changes_between, plan_diff, recheck_keys, report
 from tiercrawl.jobs.placements import digest_row, write_digests
 from tiercrawl.jobs.retention import RUN_COLLECTIONS, apply_retention, runs_to_remove
 from tiercrawl.store import Store
+from tiercrawl.testing import link_document
 
 CAMPAIGN = "jobs"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -224,10 +225,8 @@ def test_report_gets_a_changes_section_when_an_earlier_run_exists(store: Store) 
 def fill(store: Store, run_id: str) -> None:
     put(store, run_id, {"p": "live"})
     write_digests(store, run_id, CAMPAIGN, [(1, "https://blog.example/p", TARGET, "live", "d")])
-    store.pages.insert_one({"run_id": run_id, "url": "https://blog.example/p"})
-    store.links.insert_one(
-        {"run_id": run_id, "source_url": "https://blog.example/p", "position": 0}
-    )
+    store.pages.insert_one({"run_id": run_id, "url": "https://blog.example/p", "link_count": 1})
+    store.insert_links([{"run_id": run_id, **link_document("https://blog.example/p", TARGET, 0)}])
     store.scores.insert_one({"run_id": run_id, "tier": 1, "url": "u", "target": "t"})
 
 

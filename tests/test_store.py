@@ -1,11 +1,10 @@
-"""The store's links: exactly once by a derived ``_id``, found through one non-unique index."""
+"""The store's links: exactly once by a derived ``_id``, and found by it."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from bson import ObjectId
 
 from tiercrawl.store import Store, open_store
 from tiercrawl.store.mongo import link_id
@@ -14,7 +13,7 @@ from tiercrawl.testing import link_document
 PAGE = "https://blog.example.org/best-drills"
 OTHER_PAGE = "https://blog.example.org/best-saws"
 TARGET = "https://www.acme.example/drills/"
-LINK_INDEX = [("run_id", 1), ("source_url", 1)]
+OLD_RUN_PAGE_INDEX = [("run_id", 1), ("source_url", 1)]
 OLD_UNIQUE_INDEX = [("run_id", 1), ("source_url", 1), ("position", 1)]
 
 
@@ -84,57 +83,84 @@ def test_link_id_differs_for_different_links(
     assert link_id(*one) != link_id(*other)
 
 
-def test_links_has_the_id_index_and_a_non_unique_run_and_page_index(store: Store) -> None:
-    indexes = store.links.index_information()
-    assert sorted(indexes) == ["_id_", "run_id_1_source_url_1"]
-    assert list(indexes["run_id_1_source_url_1"]["key"]) == LINK_INDEX
-    assert not indexes["run_id_1_source_url_1"].get("unique", False)
+def test_links_keep_only_their_id_index(store: Store) -> None:
+    store.insert_links([_link("run-1", PAGE, 0)])
+    assert sorted(store.links.index_information()) == ["_id_"]
 
 
-@pytest.mark.parametrize(
-    "query",
-    [
-        # jobs.diff: one page's links, and the links of several pages of a run.
-        {"run_id": "run-1", "source_url": PAGE},
-        {"run_id": "run-1", "source_url": {"$in": [PAGE, OTHER_PAGE]}},
-        # jobs.retention: every link of a run.
-        {"run_id": "run-1"},
-    ],
-)
-def test_every_links_query_of_the_jobs_scans_the_run_and_page_index(
-    store: Store, query: dict[str, Any]
-) -> None:
+def test_page_links_reads_each_pages_links_in_order_and_nothing_else(store: Store) -> None:
+    store.insert_links(
+        [_link("run-1", PAGE, position) for position in (2, 0, 1)]
+        + [_link("run-1", OTHER_PAGE, 0), _link("run-2", PAGE, 0), _link("run-2", PAGE, 1)]
+    )
+    found = store.page_links("run-1", {PAGE: 3, OTHER_PAGE: 0}, {"_id": 0})
+    assert [link["position"] for link in found[PAGE]] == [0, 1, 2]
+    assert {link["run_id"] for link in found[PAGE]} == {"run-1"}
+    # A link_count of 0 reads none of the page's links.
+    assert found[OTHER_PAGE] == []
+
+
+def test_page_links_queries_more_ids_than_one_query_takes(store: Store) -> None:
+    store.insert_links([_link("run-1", PAGE, position) for position in range(1500)])
+    found = store.page_links("run-1", {PAGE: 1500}, {"_id": 0, "source_url": 1, "position": 1})
+    assert [link["position"] for link in found[PAGE]] == list(range(1500))
+
+
+def test_links_found_by_link_id_are_read_through_the_id_index(store: Store) -> None:
     store.insert_links([_link("run-1", PAGE, 0), _link("run-1", OTHER_PAGE, 0)])
-    plan = store.links.find(query).sort("position", 1).explain()["queryPlanner"]["winningPlan"]
+    query = {"_id": {"$in": [link_id("run-1", PAGE, 0)]}}
+    plan = store.links.find(query).explain()["queryPlanner"]["winningPlan"]
     while "inputStage" in plan:
         plan = plan["inputStage"]
     assert plan["stage"] == "IXSCAN"
-    assert plan["indexName"] == "run_id_1_source_url_1"
+    assert plan["indexName"] == "_id_"
 
 
-def test_opening_a_database_with_the_old_unique_link_index_drops_it_and_keeps_the_links(
-    mongo_uri: str,
+def test_delete_run_links_deletes_the_links_of_the_runs_pages_only(store: Store) -> None:
+    store.insert_links(
+        [_link("run-1", PAGE, position) for position in range(3)]
+        + [_link("run-1", OTHER_PAGE, 0), _link("run-2", PAGE, 0)]
+    )
+    store.pages.insert_many(
+        [
+            {"run_id": "run-1", "url": PAGE, "link_count": 3},
+            {"run_id": "run-1", "url": OTHER_PAGE, "link_count": 1},
+            {"run_id": "run-2", "url": PAGE, "link_count": 1},
+        ]
+    )
+    assert store.delete_run_links("run-1") == 4
+    assert [doc["run_id"] for doc in store.links.find({})] == ["run-2"]
+
+
+@pytest.mark.parametrize(
+    ("keys", "options"),
+    [(OLD_UNIQUE_INDEX, {"unique": True}), (OLD_RUN_PAGE_INDEX, {})],
+)
+def test_opening_a_database_with_an_old_link_index_drops_it_and_rekeys_the_links(
+    mongo_uri: str, keys: list[tuple[str, int]], options: dict[str, Any]
 ) -> None:
     old = open_store(mongo_uri)
-    old.links.create_index(OLD_UNIQUE_INDEX, unique=True)
-    old_links = [_link("run-1", PAGE, position) for position in range(3)]
-    old.links.insert_many(old_links)  # as before: ObjectId _ids
+    old.links.create_index(keys, **options)
+    # As the earliest version stored them: ObjectId _ids; one link already derived.
+    old.links.insert_many([_link("run-1", PAGE, position) for position in range(3)])
+    old.insert_links([_link("run-1", OTHER_PAGE, 0)])
     old.close()
 
     store = open_store(mongo_uri)
     store.ensure_indexes()
-    indexes = store.links.index_information()
-    assert sorted(indexes) == ["_id_", "run_id_1_source_url_1"]
-    stored = list(store.links.find({"run_id": "run-1", "source_url": PAGE}).sort("position", 1))
-    assert [doc["position"] for doc in stored] == [0, 1, 2]
-    assert all(isinstance(doc["_id"], ObjectId) for doc in stored)
-    # A link of the old run written again now gets its derived _id.
-    assert store.insert_links([_link("run-1", PAGE, 3)]) == 1
+    assert sorted(store.links.index_information()) == ["_id_"]
+    assert sorted(doc["_id"] for doc in store.links.find({}, {"_id": 1})) == sorted(
+        [link_id("run-1", PAGE, position) for position in range(3)]
+        + [link_id("run-1", OTHER_PAGE, 0)]
+    )
+    found = store.page_links("run-1", {PAGE: 3}, {"_id": 0})
+    assert [link["position"] for link in found[PAGE]] == [0, 1, 2]
+    assert found[PAGE][0]["anchor_text"] == "cordless drills"
     store.close()
 
     # Opening it again finds nothing more to change.
     again = open_store(mongo_uri)
     again.ensure_indexes()
-    assert sorted(again.links.index_information()) == ["_id_", "run_id_1_source_url_1"]
+    assert sorted(again.links.index_information()) == ["_id_"]
     assert again.links.count_documents({}) == 4
     again.close()

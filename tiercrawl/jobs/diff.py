@@ -26,7 +26,7 @@ Every read fetches only the fields the comparison needs.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +81,7 @@ _LOOKUP_CHUNK = 20
 _PAGE_FIELDS = {"_id": 0, "run_id": 1, "url": 1, **dict.fromkeys(PAGE_FIELDS, 1)}
 _SCORE_FIELDS = {"_id": 0, "tier": 1, "url": 1, "target": 1, **dict.fromkeys(SCORE_FIELDS, 1)}
 _LINK_FIELDS = {"_id": 0, "source_url": 1, "position": 1, "url": 1, "anchor_text": 1}
+_LINK_COUNT_FIELDS = {"_id": 0, "url": 1, "link_count": 1}
 _ALL_FIELDS = {"_id": 0}
 
 Doc = Mapping[str, Any]
@@ -304,18 +305,17 @@ def _pages(store: Store, placements: Iterable[Doc]) -> dict[tuple[str, str], Doc
     }
 
 
-def _links(store: Store, placements: Iterable[Doc]) -> dict[tuple[str, str], list[Doc]]:
+def _links(store: Store, placements: Iterable[Doc]) -> dict[tuple[str, str], Sequence[Doc]]:
     """The links of these placements' pages, in page order."""
     urls_by_run: dict[str, set[str]] = {}
     for doc in placements:
         urls_by_run.setdefault(doc["run_id"], set()).add(doc["url"])
-    found: dict[tuple[str, str], list[Doc]] = {}
+    found: dict[tuple[str, str], Sequence[Doc]] = {}
     for run_id, urls in urls_by_run.items():
-        query = {"run_id": run_id}
-        for link in _by_url(store, "links", query, "source_url", urls, _LINK_FIELDS):
-            found.setdefault((run_id, link["source_url"]), []).append(link)
-    for links in found.values():
-        links.sort(key=lambda link: link.get("position") or 0)
+        pages = _by_url(store, "pages", {"run_id": run_id}, "url", urls, _LINK_COUNT_FIELDS)
+        link_counts = {page["url"]: page.get("link_count", 0) for page in pages}
+        for url, links in store.page_links(run_id, link_counts, _LINK_FIELDS).items():
+            found[(run_id, url)] = links
     return found
 
 
@@ -454,8 +454,7 @@ def _changes(
         old_page, new_page = _page(store, old), _page(store, new)
     relinked = None
     if needs_relink(old, new):
-        query = {"run_id": new["run_id"], "source_url": new["url"]}
-        links = store.links.find(query, _LINK_FIELDS).sort("position", 1)
+        links = _links(store, [new]).get((new["run_id"], new["url"]), [])
         relinked = find_relinked(old["link"], links)
     old_score = new_score = None
     if scores is not None:

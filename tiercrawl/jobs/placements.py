@@ -81,13 +81,10 @@ def compute_placements(store: Store, run_id: str, campaign: Campaign) -> int:
     entry_urls = sorted(domains)
     for chunk in _chunks(entry_urls, _CHUNK):
         links_by_page = {url: (pages.get(url) or {}).get("target_links", []) for url in chunk}
-        reread = [url for url in chunk if url in off_domain]
-        if reread:
-            for url in reread:
-                links_by_page[url] = []
-            query = {"run_id": run_id, "source_url": {"$in": reread}}
-            for link in store.links.find(query, {"_id": 0}).sort("position", 1):
-                links_by_page[link["source_url"]].append(link)
+        reread = {
+            url: (pages.get(url) or {}).get("link_count", 0) for url in chunk if url in off_domain
+        }
+        links_by_page.update(store.page_links(run_id, reread, {"_id": 0}))
         docs = list(_placements(run_id, campaign, entries, chunk, pages, links_by_page))
         store.upsert_many("placements", docs, key=("run_id", "tier", "url", "target"))
         rows.extend(digest_row(doc) for doc in docs)

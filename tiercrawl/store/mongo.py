@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import islice
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +43,12 @@ _INDEX_NOT_FOUND = 27
 
 # The queries each index serves: a run's documents of one page (placements,
 # scoring), a run's documents in order (reports, diff), latest run lookups.
-# A link is unique by its _id (`link_id`), so its index need not be: a unique
-# index costs the store more than the insert itself.
+# Links keep only their _id index: each is found by its `link_id`, computed from
+# its page's URL and ``link_count`` (`Store.page_links`). A further index on links
+# would cost the store more than the inserts themselves (docs/scaling.md).
 _INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
     "runs": [([("campaign", ASCENDING), ("started_at", DESCENDING)], {})],
     "pages": [([("run_id", ASCENDING), ("url", ASCENDING)], {"unique": True})],
-    "links": [([("run_id", ASCENDING), ("source_url", ASCENDING)], {})],
     "placements": [
         (
             [
@@ -74,11 +76,14 @@ _INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
     "campaigns": [([("name", ASCENDING)], {"unique": True})],
 }
 
-# Indexes of earlier versions, by keys, that `Store.ensure_indexes` drops where
-# it finds them: the unique link index, replaced by `link_id`.
-_RETIRED_INDEXES: dict[str, list[list[tuple[str, int]]]] = {
-    "links": [[("run_id", ASCENDING), ("source_url", ASCENDING), ("position", ASCENDING)]],
-}
+# Links indexes of earlier versions, by keys, replaced by `link_id`: where
+# `Store.ensure_indexes` finds one, it drops it and re-keys the links.
+_RETIRED_LINK_INDEXES = [
+    [("run_id", ASCENDING), ("source_url", ASCENDING), ("position", ASCENDING)],
+    [("run_id", ASCENDING), ("source_url", ASCENDING)],
+]
+# Ids per query when links are read or deleted by `link_id`.
+_IDS_PER_QUERY = 1000
 
 
 def link_id(run_id: str, source_url: str, position: int) -> bytes:
@@ -139,21 +144,31 @@ class Store:
             for collection, indexes in _INDEXES.items():
                 for keys, options in indexes:
                     self.db[collection].create_index(keys, **options)
-            for collection, retired in _RETIRED_INDEXES.items():
-                self._drop_indexes(collection, retired)
+            if self._drop_retired_link_indexes():
+                self._rekey_links()
         except PyMongoError as exc:
             raise StoreError(f"cannot create indexes: {exc}") from exc
         self._indexed = True
 
-    def _drop_indexes(self, collection: str, keys: list[list[tuple[str, int]]]) -> None:
-        for name, info in self.db[collection].index_information().items():
-            if list(info["key"]) in keys:
+    def _drop_retired_link_indexes(self) -> bool:
+        found = False
+        for name, info in self.links.index_information().items():
+            if list(info["key"]) in _RETIRED_LINK_INDEXES:
+                found = True
                 try:
-                    self.db[collection].drop_index(name)
+                    self.links.drop_index(name)
                 except OperationFailure as exc:
                     # Another process opening the store dropped it first.
                     if exc.code != _INDEX_NOT_FOUND:
                         raise
+        return found
+
+    def _rekey_links(self) -> None:
+        """Give the links an earlier version stored with an ObjectId their `link_id`."""
+        legacy = self.links.find({"_id": {"$type": "objectId"}})
+        while batch := list(islice(legacy, _IDS_PER_QUERY)):
+            self.insert_links({k: v for k, v in doc.items() if k != "_id"} for doc in batch)
+            self.links.delete_many({"_id": {"$in": [doc["_id"] for doc in batch]}})
 
     def upsert_many(
         self, collection: str, docs: Sequence[Mapping[str, Any]], key: Sequence[str]
@@ -183,6 +198,46 @@ class Store:
             if any(error.get("code") != _DUPLICATE_KEY for error in errors):
                 raise
             return int(exc.details.get("nInserted", 0))
+
+    def page_links(
+        self,
+        run_id: str,
+        link_counts: Mapping[str, int],
+        projection: Mapping[str, Any] | None = None,
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The ``links`` documents of run ``run_id``'s pages, by page URL, in page order.
+
+        ``link_counts`` maps each page URL to its ``pages`` document's
+        ``link_count``: the links are read by their `link_id`. A ``projection``
+        must keep ``source_url`` and ``position``.
+        """
+        found: dict[str, list[dict[str, Any]]] = {url: [] for url in link_counts}
+        for ids in self._link_ids(run_id, link_counts):
+            for link in self.links.find({"_id": {"$in": ids}}, projection):
+                found[link["source_url"]].append(link)
+        for links in found.values():
+            links.sort(key=itemgetter("position"))
+        return found
+
+    def delete_run_links(self, run_id: str) -> int:
+        """Delete the links of run ``run_id``'s stored pages, by `link_id`; return how many."""
+        pages = self.pages.find({"run_id": run_id}, {"_id": 0, "url": 1, "link_count": 1})
+        link_counts = {page["url"]: page.get("link_count", 0) for page in pages}
+        return sum(
+            self.links.delete_many({"_id": {"$in": ids}}).deleted_count
+            for ids in self._link_ids(run_id, link_counts)
+        )
+
+    @staticmethod
+    def _link_ids(run_id: str, link_counts: Mapping[str, int]) -> Iterator[list[bytes]]:
+        ids: list[bytes] = []
+        for url, count in link_counts.items():
+            ids.extend(link_id(run_id, url, position) for position in range(count))
+            while len(ids) >= _IDS_PER_QUERY:
+                yield ids[:_IDS_PER_QUERY]
+                del ids[:_IDS_PER_QUERY]
+        if ids:
+            yield ids
 
     def runs_of(
         self,
