@@ -27,6 +27,8 @@ FILLER = (
     "timing every hole, weighing every tool and noting how the batteries held up in the cold. "
 )
 CAMPAIGN = "monitor"
+# The blog's posts that link to the money site's /drills/ in the first crawl.
+PATHS = ("/removed", "/retarget", "/rel", "/footer", "/noindex", "/busy", "/limited", "/stable")
 
 
 def post(body: str, footer: str = "", head: str = "") -> str:
@@ -57,13 +59,17 @@ class MonitorWeb(Web):
         money, blog, link = self.money, self.blog, self.link
         money.add("/drills/", post("Acme cordless drills for every job."))
         money.add("/kit/", post("The Acme drill kit."))
-        for path in ("/removed", "/rel", "/footer", "/noindex", "/busy", "/limited", "/stable"):
+        for path in PATHS:
             blog.add(path, post(f"Our favourite is the {link()} range, light and strong."))
         blog.add("/kit-post", post(f"Get the {link('/kit/', text='Acme drill kit')} today."))
 
     def change(self) -> None:
         money, blog, link = self.money, self.blog, self.link
         blog.add("/removed", post("Our favourite is the Acme range, light and strong."))
+        # The same anchor now links to another page of the money site.
+        blog.add(
+            "/retarget", post(f"Our favourite is the {link('/saws/')} range, light and strong.")
+        )
         blog.add(
             "/rel", post(f"Our favourite is the {link(rel='nofollow')} range, light and strong.")
         )
@@ -93,7 +99,7 @@ class MonitorWeb(Web):
     def campaign_yaml(self) -> str:
         b, m = self.blog.base, self.money.base
         lines = [f"name: {CAMPAIGN}", f"money_site: {m}/", "tier1:"]
-        for path in ("/removed", "/rel", "/footer", "/noindex", "/busy", "/limited", "/stable"):
+        for path in PATHS:
             lines += [f"  - url: {b}{path}", f"    target: {m}/drills/"]
         lines += [f"  - url: {b}/kit-post", f"    target: {m}/kit/"]
         return "\n".join(lines) + "\n"
@@ -175,6 +181,7 @@ def test_two_crawls_give_the_expected_changes_the_recheck_settles_them(
     code, doc = diff_json(mongo_uri, capsys)
     assert by_page(doc, monitor_web) == {
         "/removed": {("lost", "alert")},
+        "/retarget": {("target_changed", "alert")},
         "/rel": {("rel_changed", "alert")},
         "/footer": {("region_changed", "alert")},
         "/noindex": {("indexability_changed", "alert")},
@@ -184,6 +191,11 @@ def test_two_crawls_give_the_expected_changes_the_recheck_settles_them(
     assert code == 4
     changes = {c["url"].removeprefix(monitor_web.blog.base): c for c in doc["changes"]}
     assert changes["/removed"]["evidence"]["status"] == {"old": "live", "new": "missing"}
+    money = monitor_web.money.base
+    assert changes["/retarget"]["evidence"]["link.url"] == {
+        "old": f"{money}/drills/",
+        "new": f"{money}/saws/",
+    }
     assert changes["/rel"]["evidence"]["link.rel"] == {"old": [], "new": ["nofollow"]}
     assert (changes["/footer"]["old"], changes["/footer"]["new"]) == ("content", "footer")
     assert changes["/noindex"]["evidence"]["page.meta_robots"]["new"] == ["noindex"]
@@ -196,7 +208,7 @@ def test_two_crawls_give_the_expected_changes_the_recheck_settles_them(
     stable_hits = monitor_web.blog.hits.get("/stable", 0)
     result = recheck(campaign, mongo_uri)
     assert result.returncode == 0, result.stderr[-4000:]
-    assert "rechecking 6 placement(s)" in result.stderr
+    assert "rechecking 7 placement(s)" in result.stderr
     assert monitor_web.blog.hits.get("/stable", 0) == stable_hits
 
     receiver = Receiver([503])
@@ -206,13 +218,14 @@ def test_two_crawls_give_the_expected_changes_the_recheck_settles_them(
         receiver.close()
     assert by_page(doc, monitor_web) == {
         "/removed": {("lost", "confirmed")},
+        "/retarget": {("target_changed", "confirmed")},
         "/rel": {("rel_changed", "withdrawn")},
         "/footer": {("region_changed", "confirmed")},
         "/noindex": {("indexability_changed", "confirmed")},
         "/busy": {("unverified", "withdrawn")},
         "/limited": {("unverified", "unverified")},
     }
-    assert doc["summary"]["confirmed"] == 3
+    assert doc["summary"]["confirmed"] == 4
     assert code == 3
     # One 503, then delivered on the retry, with the same document.
     assert len(receiver.bodies) == 2
