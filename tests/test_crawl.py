@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import blog_campaign, scrapy_crawl
 from tests.web import TestWeb
-from tiercrawl.store import Store
+from tiercrawl.store import Store, open_store
 
 PAGE_FIELDS = {
     "run_id", "campaign", "url", "final_url", "tier", "status", "error", "redirects",
@@ -362,3 +363,31 @@ def test_pages_keep_their_links_into_target_domains(
     # A tier-2 page keeps its links into the tier-1 page's site.
     forum = page(crawl, web.forum.url("/t/1"))
     assert [link["domain"] for link in forum["target_links"]] == ["127.0.0.3"]
+
+
+@pytest.mark.parametrize("writes", ["1", "4"])
+def test_small_batches_written_one_or_several_at_once_store_the_same_documents(
+    crawl: tuple[Store, str], web: TestWeb, mongo_uri: str, tmp_path: Path, writes: str
+) -> None:
+    # Every few items a batch: with one write at a time, items wait for the one before.
+    path = tmp_path / "test-web.yaml"
+    path.write_text(web.campaign_yaml(), encoding="utf-8")
+    settings = {"TIERCRAWL_MONGO_BATCH_SIZE": "3", "TIERCRAWL_MONGO_CONCURRENT_WRITES": writes}
+    result = scrapy_crawl(path, mongo_uri, settings=settings)
+    assert result.returncode == 0, result.stderr[-4000:]
+    store = open_store(mongo_uri)
+    run = store.latest_run("test-web")
+    assert run is not None
+    assert run["stats"]["tiercrawl/store/pages_written"] == 24
+    assert run["stats"]["tiercrawl/store/links_written"] == 30
+    # Items that wait for a write join the batch being filled: how many is timing.
+    assert run["stats"]["tiercrawl/store/batches"] > 1
+
+    def stored(store: Store, run_id: str) -> list[tuple[str, int, str]]:
+        links = store.links.find({"run_id": run_id})
+        return sorted((link["source_url"], link["position"], link["url"]) for link in links)
+
+    shared_store, shared_run = crawl
+    assert stored(store, run["_id"]) == stored(shared_store, shared_run)
+    assert store.pages.count_documents({"run_id": run["_id"]}) == 24
+    store.close()

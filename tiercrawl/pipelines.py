@@ -114,22 +114,31 @@ class MongoSinkPipeline:
     """Writes ``pages`` and ``links`` in batches; a page's links are written with it.
 
     Settings: ``TIERCRAWL_MONGO_URI`` (empty: the embedded store),
-    ``TIERCRAWL_MONGO_BATCH_SIZE`` (default 1000 links per round trip).
-    Writes run in a thread so the crawl goes on while MongoDB answers.
+    ``TIERCRAWL_MONGO_BATCH_SIZE`` (default 1000 links per round trip),
+    ``TIERCRAWL_MONGO_CONCURRENT_WRITES`` (default 4 batches in flight).
+    Batches are written in threads, so the crawl goes on while MongoDB answers,
+    and several at once, so the store always has the next one at hand; items
+    wait only when that many are in flight already.
     """
 
-    def __init__(self, crawler: Crawler, store: Store, batch_size: int) -> None:
+    def __init__(
+        self, crawler: Crawler, store: Store, batch_size: int, concurrent_writes: int
+    ) -> None:
         self.crawler = crawler
         self.store = store
         self.batch_size = batch_size
         self._pages: list[dict[str, Any]] = []
         self._links: list[dict[str, Any]] = []
-        self._write_lock = asyncio.Lock()
+        self._write_slots = asyncio.Semaphore(concurrent_writes)
+        self._writes: set[asyncio.Task[None]] = set()
+        self._failure: BaseException | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> MongoSinkPipeline:
-        batch_size = crawler.settings.getint("TIERCRAWL_MONGO_BATCH_SIZE", 1000)
-        return cls(crawler, store_for(crawler), max(1, batch_size))
+        settings = crawler.settings
+        batch_size = max(1, settings.getint("TIERCRAWL_MONGO_BATCH_SIZE", 1000))
+        concurrent_writes = max(1, settings.getint("TIERCRAWL_MONGO_CONCURRENT_WRITES", 4))
+        return cls(crawler, store_for(crawler), batch_size, concurrent_writes)
 
     async def process_item(self, item: Any) -> Any:
         # Shallow: the links are plain dicts already, and asdict() would test each of their
@@ -142,26 +151,51 @@ class MongoSinkPipeline:
         return item
 
     async def close_spider(self) -> None:
-        await self._flush()
+        try:
+            await self._flush()
+        finally:
+            while self._writes:
+                await asyncio.wait(self._writes)
+        self._raise_failure()
 
     async def _flush(self) -> None:
-        # The buffer is taken inside the lock. While a write is under way, the items
+        # The buffer is taken after the wait. While the queue is full, the items
         # that fill the buffer wait here, their links in the one buffer and their
         # responses still active, so Scrapy stops downloading when the store falls
-        # behind; taken outside, each waiting item held a whole batch of its own.
-        async with self._write_lock:
-            pages, links = self._pages, self._links
-            self._pages, self._links = [], []
-            if not pages and not links:
-                return
-            await asyncio.to_thread(self._write, pages, links)
+        # behind; taken before, each waiting item held a whole batch of its own.
+        await self._write_slots.acquire()  # released when the write is done (`_written`)
+        pages, links = self._pages, self._links
+        if self._failure is not None or not (pages or links):
+            self._write_slots.release()
+            self._raise_failure()
+            return
+        self._pages, self._links = [], []
+        write = asyncio.get_running_loop().create_task(self._write(pages, links))
+        self._writes.add(write)
+        write.add_done_callback(self._written)
+
+    async def _write(self, pages: list[dict[str, Any]], links: list[dict[str, Any]]) -> None:
+        await asyncio.to_thread(self._write_batch, pages, links)
         stats = self.crawler.stats
         assert stats is not None
         stats.inc_value("tiercrawl/store/batches")
         stats.inc_value("tiercrawl/store/pages_written", len(pages))
         stats.inc_value("tiercrawl/store/links_written", len(links))
 
-    def _write(self, pages: list[dict[str, Any]], links: list[dict[str, Any]]) -> None:
+    def _write_batch(self, pages: list[dict[str, Any]], links: list[dict[str, Any]]) -> None:
         # Links first: a stored page is then always complete with its links.
         self.store.insert_links(links)
         self.store.upsert_many("pages", pages, key=("run_id", "url"))
+
+    def _written(self, write: asyncio.Task[None]) -> None:
+        self._writes.discard(write)
+        # A failed write is raised to the next item that flushes, and at close;
+        # recorded before the slot is free, so the item woken by it sees it.
+        if not write.cancelled() and self._failure is None:
+            self._failure = write.exception()
+        self._write_slots.release()
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure

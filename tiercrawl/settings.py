@@ -100,6 +100,8 @@ TIERCRAWL_RENDER_SHELL_TEXT = 200
 TIERCRAWL_MONGO_URI = os.environ.get("TIERCRAWL_MONGO_URI", "")
 # Documents per write round trip for links.
 TIERCRAWL_MONGO_BATCH_SIZE = 1000
+# Batches written at once before items wait: the store always has the next at hand.
+TIERCRAWL_MONGO_CONCURRENT_WRITES = 4
 # Characters of text kept around each link (the anchor included).
 TIERCRAWL_CONTEXT_CHARS = 300
 # Print a progress line every N seconds (0: off); `tiercrawl crawl` turns it on.

@@ -1,0 +1,43 @@
+"""The MongoDB sink on a real store: a failed write reaches the crawl."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from pymongo.errors import InvalidOperation
+from scrapy import Spider
+from scrapy.utils.test import get_crawler
+
+from tiercrawl.items import PageItem
+from tiercrawl.pipelines import MongoSinkPipeline
+from tiercrawl.store import open_store
+from tiercrawl.testing import link_document
+
+PAGE = "https://blog.example.org/best-drills"
+
+
+def _item(url: str) -> PageItem:
+    item = PageItem(run_id="run-1", campaign="acme", url=url, tier=1)
+    item.links = [{"run_id": "run-1", "campaign": "acme", **link_document(url, url, 0)}]
+    return item
+
+
+def test_a_failed_write_is_raised_to_the_next_item_and_at_close(mongo_uri: str) -> None:
+    crawler = get_crawler(Spider)
+    crawler._apply_settings()
+    store = open_store(mongo_uri)
+    sink = MongoSinkPipeline(crawler, store, batch_size=1, concurrent_writes=1)
+    store.close()  # every write of the sink now fails
+
+    async def crawl() -> None:
+        await sink.process_item(_item(PAGE))  # its batch goes to the queue
+        with pytest.raises(InvalidOperation):
+            await sink.process_item(_item(f"{PAGE}?2"))
+        await sink.process_item(_item(f"{PAGE}?3"))
+        with pytest.raises(InvalidOperation):
+            await sink.close_spider()
+
+    asyncio.run(crawl())
+    assert crawler.stats is not None
+    assert crawler.stats.get_value("tiercrawl/store/batches") is None
