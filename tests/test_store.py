@@ -164,3 +164,24 @@ def test_opening_a_database_with_an_old_link_index_drops_it_and_rekeys_the_links
     assert sorted(again.links.index_information()) == ["_id_"]
     assert again.links.count_documents({}) == 4
     again.close()
+
+
+def test_upsert_many_inserts_new_documents_and_replaces_those_with_a_taken_key(
+    store: Store,
+) -> None:
+    first = [{"run_id": "run-1", "url": url, "status": 200} for url in (PAGE, OTHER_PAGE)]
+    store.upsert_many("pages", first, key=("run_id", "url"))
+    again = [
+        {"run_id": "run-1", "url": OTHER_PAGE, "status": 404},  # taken: replaced
+        {"run_id": "run-1", "url": TARGET, "status": 200},  # new
+        {"run_id": "run-2", "url": PAGE, "status": 500},  # new: another run
+    ]
+    store.upsert_many("pages", again, key=("run_id", "url"))
+    stored = store.pages.find({}, {"_id": 0}).sort([("run_id", 1), ("url", 1)])
+    assert [(doc["run_id"], doc["url"], doc["status"]) for doc in stored] == [
+        ("run-1", PAGE, 200),
+        ("run-1", OTHER_PAGE, 404),
+        ("run-1", TARGET, 200),
+        ("run-2", PAGE, 500),
+    ]
+    assert all("_id" not in doc for doc in first + again)

@@ -97,6 +97,14 @@ def link_id(run_id: str, source_url: str, position: int) -> bytes:
     return hashlib.blake2b(key.encode(), digest_size=16).digest()
 
 
+def _duplicates(exc: BulkWriteError) -> list[int]:
+    """The indexes of the documents an unordered insert found taken; re-raises other errors."""
+    errors = exc.details.get("writeErrors", [])
+    if any(error.get("code") != _DUPLICATE_KEY for error in errors):
+        raise exc
+    return [error["index"] for error in errors]
+
+
 def _database_name(uri: str) -> str:
     name = pymongo.uri_parser.parse_uri(uri).get("database")
     return name or "tiercrawl"
@@ -173,11 +181,20 @@ class Store:
     def upsert_many(
         self, collection: str, docs: Sequence[Mapping[str, Any]], key: Sequence[str]
     ) -> None:
-        """Write ``docs`` in one round trip, replacing any with the same ``key`` fields."""
+        """Write ``docs``, replacing any with the same ``key`` fields (a unique index).
+
+        New documents, the common case, are inserted in one round trip: that costs
+        the store less than upserts (9 % of SecantusDB's CPU in a crawl). Those
+        whose key is taken are then replaced in a second one.
+        """
         if not docs:
             return
-        ops = [ReplaceOne({k: doc[k] for k in key}, dict(doc), upsert=True) for doc in docs]
-        self.db[collection].bulk_write(ops, ordered=False)
+        try:
+            self.db[collection].insert_many([dict(doc) for doc in docs], ordered=False)
+        except BulkWriteError as exc:
+            taken = [docs[index] for index in _duplicates(exc)]
+            ops = [ReplaceOne({k: doc[k] for k in key}, dict(doc), upsert=True) for doc in taken]
+            self.db[collection].bulk_write(ops, ordered=False)
 
     def insert_links(self, docs: Iterable[Mapping[str, Any]]) -> int:
         """Insert ``links`` documents in one round trip; links already there are kept.
@@ -194,9 +211,7 @@ class Store:
         try:
             return len(self.links.insert_many(batch, ordered=False).inserted_ids)
         except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(error.get("code") != _DUPLICATE_KEY for error in errors):
-                raise
+            _duplicates(exc)
             return int(exc.details.get("nInserted", 0))
 
     def page_links(
