@@ -208,6 +208,25 @@ def test_word_count_skips_scripts_and_hidden_text() -> None:
     assert page.word_count == 4
 
 
+@pytest.mark.parametrize(
+    ("prose", "folded"),
+    [
+        ("Cordless drills for brick", "Cordless drills for brick"),  # nothing to fold
+        (" Cordless drills ", "Cordless drills"),
+        ("Cordless  drills\tfor\nbrick", "Cordless drills for brick"),
+        ("Cordless\u00a0drills\u2009for\u3000brick", "Cordless drills for brick"),
+        ("Cordless\x1fdrills\x85for\u2028brick", "Cordless drills for brick"),
+    ],
+)
+def test_text_is_folded_to_single_spaces_and_counted_by_words(prose: str, folded: str) -> None:
+    page = extract_page(
+        f"<body><p>{prose} <a href='/kit'>the kit</a> today.</p></body>", "https://a.example.com/"
+    )
+    assert page.main_text == f"{folded} the kit today."
+    assert page.links[0].context == f"{folded} the kit today."
+    assert page.word_count == len(folded.split(" ")) + 1  # "today.": the link's words do not count
+
+
 def test_main_text_is_capped() -> None:
     html = "<p>" + "word, " * 10000 + "</p>"
     assert len(extract_page(html, "https://a.example.com/").main_text) == MAIN_TEXT_LIMIT

@@ -251,14 +251,21 @@ class _Walk:
             # The text node just reached: el.text at a start, el.tail at an end.
             if not text or (hidden and link is None):
                 continue
-            split = text.split()  # str.split beats a regex by far on long text
-            if not split:
+            if text.isprintable() and "  " not in text:
+                # No whitespace but single spaces (every other kind is unprintable),
+                # the common case in prose: nothing to fold.
+                folded = text.strip(" ")
+                count = folded.count(" ") + 1 if folded else 0
+            else:
+                split = text.split()  # str.split beats a regex by far on long text
+                folded = " ".join(split)
+                count = len(split)
+            if not folded:
                 if not space:
                     append(" ")
                     pos += 1
                     space = True
                 continue
-            folded = " ".join(split)
             size = len(folded)
             if not space and text[0].isspace():
                 append(" ")
@@ -278,7 +285,7 @@ class _Walk:
                 para.own_text += size
                 para.commas += folded.count(",") + folded.count("\uff0c") + folded.count("\u3001")
                 block.text += size
-                words += len(split)
+                words += count
         self.words = words
         top.end = pos
         return top
