@@ -86,6 +86,7 @@ class Result:
     links_written: int | None = None
     store_batches: int | None = None  # write round trips of the sink
     peak_rss_mib_at: dict[str, float] = field(default_factory=dict)  # pages -> VmHWM
+    rss_mib_at: dict[str, float] = field(default_factory=dict)  # pages -> VmRSS, at that moment
     gc_cpu_s: dict[str, float] = field(default_factory=dict)  # generation -> CPU s in the GC
     store_cpu_s: float | None = None  # the separate store process, during the crawl
     store_rss_mib: float | None = None
@@ -164,6 +165,7 @@ class Bench:
             links_written=stats.get("tiercrawl/store/links_written"),
             store_batches=stats.get("tiercrawl/store/batches"),
             peak_rss_mib_at={k: v["hwm_kib"] / 1024 for k, v in probe["rss"].items()},
+            rss_mib_at={k: v["rss_kib"] / 1024 for k, v in probe["rss"].items()},
             gc_cpu_s=probe["gc_cpu_s"],
             **extra,
         )
