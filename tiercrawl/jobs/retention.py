@@ -46,9 +46,11 @@ def apply_retention(store: Store, campaign: str, keep: int) -> list[str]:
     """Remove the runs `runs_to_remove` names, children first; return their ids."""
     removed = runs_to_remove(store, campaign, keep)
     for run_id in removed:
-        store.delete_run_links(run_id)  # by the run's pages: links have no run_id index
-        for collection in RUN_COLLECTIONS[1:]:
-            store.db[collection].delete_many({"run_id": run_id})
+        for collection in RUN_COLLECTIONS:
+            if collection == "links":
+                store.delete_run_links(run_id)  # by the run's pages: links have no run_id index
+            else:
+                store.db[collection].delete_many({"run_id": run_id})
         store.runs.delete_one({"_id": run_id})
         logger.info("retention: removed run %s of %s", run_id, campaign)
     return removed
