@@ -42,10 +42,10 @@ DNS_TIMEOUT = 15
 # Each callback yields one item (or one render request): Scrapy starts this many
 # worker tasks per response to process callback output, 100 by default.
 CONCURRENT_ITEMS = 1
-# Response bytes in the scraper before downloads pause (Scrapy: 5 MB). When the
-# store falls behind, those pages' items wait with all their links: 5 MB of
-# 28 KB pages held about 30 MB of link documents.
-SCRAPER_SLOT_MAX_ACTIVE_SIZE = 1_000_000
+# Response bytes in the scraper before new downloads wait (Scrapy: 5 MB). Pages
+# that wait hold their links; a few pages keep the extraction busy. With 1 MB the
+# crawl's memory rose by a quarter once the store fell behind (docs/benchmarks.md).
+SCRAPER_SLOT_MAX_ACTIVE_SIZE = 100_000
 LOG_LEVEL = "INFO"
 
 # --- Components ---------------------------------------------------------------------
