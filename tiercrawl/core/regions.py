@@ -204,7 +204,8 @@ def find_content(blocks: Iterable[Block]) -> list[Block]:
     empty: the page has no detectable main text.
     """
     blocks_list = list(blocks)
-    candidates: dict[int, Block] = {}
+    # Blocks hash by identity (eq=False): keys without a call to id() per lookup.
+    candidates: dict[Block, None] = {}  # insertion-ordered: ties go to the first
     for block in blocks_list:
         if block.own_text < _MIN_PARAGRAPH:
             continue
@@ -213,16 +214,16 @@ def find_content(blocks: Iterable[Block]) -> list[Block]:
         for share in _ANCESTOR_SHARE:
             if ancestor is None:
                 break
-            if id(ancestor) not in candidates:
-                candidates[id(ancestor)] = ancestor
+            if ancestor not in candidates:
+                candidates[ancestor] = None
                 ancestor.score = float(_TAG_WEIGHT.get(ancestor.tag, 0) + ancestor.weight)
             ancestor.score += points * share
             ancestor = ancestor.parent
     if not candidates:
         return []
-    for cand in candidates.values():
+    for cand in candidates:
         cand.score *= 1 - cand.link_density
-    top = max(candidates.values(), key=lambda b: b.score)
+    top = max(candidates, key=lambda b: b.score)
     if top.score <= 0:
         return []
     good = _good_text(blocks_list)
@@ -230,7 +231,7 @@ def find_content(blocks: Iterable[Block]) -> list[Block]:
         top.parent is not None
         and top.parent.parent is not None
         and _boilerplate_marker(top.parent) is None
-        and good.get(id(top.parent), 0) > good.get(id(top), 0) * CLIMB
+        and good.get(top.parent, 0) > good.get(top, 0) * CLIMB
         and top.parent.link_density < 0.4
     ):
         top = top.parent
@@ -245,7 +246,7 @@ def find_content(blocks: Iterable[Block]) -> list[Block]:
                 continue
             if sibling.marker not in (None, "content"):
                 continue
-            scored = id(sibling) in candidates and sibling.score >= threshold
+            scored = sibling in candidates and sibling.score >= threshold
             if scored or (sibling.own_text > 80 and sibling.link_density < 0.25):
                 chosen.append(sibling)
     return chosen
@@ -254,16 +255,17 @@ def find_content(blocks: Iterable[Block]) -> list[Block]:
 CLIMB = 1.3
 
 
-def _good_text(blocks: list[Block]) -> dict[int, int]:
+def _good_text(blocks: list[Block]) -> dict[Block, int]:
     """Per block, the characters of text-rich paragraphs in its subtree."""
-    good: dict[int, int] = {}
+    good: dict[Block, int] = {}
     for block in reversed(blocks):
         own = block.own_text
         mine = own if own >= _MIN_PARAGRAPH and block.own_link < own else 0
-        total = good.get(id(block), 0) + mine
-        good[id(block)] = total
-        if block.parent is not None:
-            good[id(block.parent)] = good.get(id(block.parent), 0) + total
+        total = good.get(block, 0) + mine
+        good[block] = total
+        parent = block.parent
+        if parent is not None:
+            good[parent] = good.get(parent, 0) + total
     return good
 
 
@@ -311,9 +313,9 @@ class Regions:
     """
 
     def __init__(self, content: list[Block]) -> None:
-        self._content_ids = {id(block) for block in content}
+        self._content = set(content)
         self._content_start = min((block.start for block in content), default=0)
-        self._chains: dict[int, tuple[str | None, bool, bool]] = {}
+        self._chains: dict[Block, tuple[str | None, bool, bool]] = {}
 
     def _chain(self, block: Block) -> tuple[str | None, bool, bool]:
         """(first boilerplate marker, content area reached, article seen) from ``block`` up."""
@@ -323,14 +325,14 @@ class Regions:
         node: Block | None = block
         above: tuple[str | None, bool, bool] = (None, False, False)
         while node is not None:
-            known = chains.get(id(node))
+            known = chains.get(node)
             if known is not None:
                 above = known
                 break
             pending.append(node)
             node = node.parent
         for node in reversed(pending):
-            if id(node) in self._content_ids:
+            if node in self._content:
                 above = (None, True, False)
             else:
                 marker = _boilerplate_marker(node)
@@ -339,7 +341,7 @@ class Regions:
                     above[1],
                     above[2] or node.tag == "article",
                 )
-            chains[id(node)] = above
+            chains[node] = above
         return above
 
     def classify(self, block: Block, *, has_text: bool, in_page: bool) -> str:
@@ -370,7 +372,7 @@ class Regions:
             return "content"
         if marker is not None:
             return marker
-        if not self._content_ids:
+        if not self._content:
             return "content"
         # Running text outside the detected area: an article split over several columns.
         if para.own_text >= _MIN_STRAY_TEXT and para.own_link * 2 < para.own_text:
