@@ -352,6 +352,12 @@ def test_a_campaign_scheduled_across_two_nodes(
         assert [s["status"] for s in run["shards"]] == ["finished", "finished"]
         assert run["shards"][0]["domains"] == ["127.0.0.3"]
         assert run["shards"][1]["domains"] == ["127.0.0.2", "127.0.0.4"]
+        # status counted each shard's stored pages: all of them, once the run finished.
+        assert sum(shard["page_count"] for shard in run["shards"]) == 10
+        for shard in run["shards"]:
+            count = shard["page_count"]
+            assert f"shard {shard['index']}: finished" in shown
+            assert f"pages {count}/{count}" in shown
         for shard, node in zip(run["shards"], nodes, strict=True):
             assert shard["node"] == node.url
             # The shard is recorded when its spider closes, just before the job ends.

@@ -101,13 +101,23 @@ def _reconcile(store: Store, run: dict[str, Any], states: dict[int, str]) -> boo
 
 
 def _stored_pages(store: Store, run: dict[str, Any]) -> dict[int, int]:
+    """Pages stored so far, per shard: the run's URLs read once and counted by shard.
+
+    Not a count by `$in` list of each shard's URLs: SecantusDB matches every
+    document against every value of the list (5,000 pages in two shards:
+    27.6 s, against 0.3 s for the one read).
+    """
     pages = campaign_from_dict(run["campaign_spec"], source=f"run {run['_id']}").pages()
-    counts: dict[int, int] = {}
-    for shard in run["shards"]:
-        urls = [url for url, _tier in shard_pages(pages, shard["domains"])]
-        counts[shard["index"]] = store.pages.count_documents(
-            {"run_id": run["_id"], "url": {"$in": urls}}
-        )
+    shard_of = {
+        url: shard["index"]
+        for shard in run["shards"]
+        for url, _tier in shard_pages(pages, shard["domains"])
+    }
+    counts = dict.fromkeys((shard["index"] for shard in run["shards"]), 0)
+    for page in store.pages.find({"run_id": run["_id"]}, {"_id": 0, "url": 1}):
+        index = shard_of.get(page["url"])
+        if index is not None:
+            counts[index] += 1
     return counts
 
 
