@@ -82,8 +82,10 @@ _RETIRED_LINK_INDEXES = [
     [("run_id", ASCENDING), ("source_url", ASCENDING), ("position", ASCENDING)],
     [("run_id", ASCENDING), ("source_url", ASCENDING)],
 ]
-# Ids per query when links are read or deleted by `link_id`.
-_IDS_PER_QUERY = 1000
+# Ids per query when links are read or deleted by `link_id`. SecantusDB matches
+# each document against every value of an `$in` list: 5,000 links read by lists
+# of 1,000 ids took 12.0 s, by lists of 200 2.9 s, of 50 1.2 s, of 20 1.0 s.
+_IDS_PER_QUERY = 50
 
 
 def link_id(run_id: str, source_url: str, position: int) -> bytes:
