@@ -77,6 +77,7 @@ def compute_placements(store: Store, run_id: str, campaign: Campaign) -> int:
     for entry in entries:
         entries_by_page.setdefault(entry.url, []).append(entry)
     targets = {entry.target for entry in entries}
+    # Bounded batches here too: pymongo's default is up to 16 MB, all decoded at once.
     aliases = {
         page["url"]: _aliases(page)
         for page in store.pages.find({"run_id": run_id}, _ALIAS_FIELDS, batch_size=1000)
