@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from tiercrawl.core.batching import batches
 from tiercrawl.core.diff import (
     PAGE_FIELDS,
     SCORE_FIELDS,
@@ -392,19 +393,6 @@ def _resolve(
         )
 
 
-def _batches(
-    pairs: Iterable[tuple[Doc | None, Doc | None]], size: int
-) -> Iterator[list[tuple[Doc | None, Doc | None]]]:
-    batch: list[tuple[Doc | None, Doc | None]] = []
-    for pair in pairs:
-        batch.append(pair)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def _lookup(
     store: Store, collection: str, run_ids: Iterable[str], key: tuple[int, str, str]
 ) -> Iterator[Doc]:
@@ -478,7 +466,7 @@ def iter_diff(store: Store, plan: DiffPlan) -> Iterator[tuple[Doc, list[Change]]
             older = overlay([_entries(store, run) for run in plan.older])
             pairs = align(older, _entries(store, plan.newer))
             scored = (plan.baseline, plan.newer) if plan.scored else None
-            for batch in _batches(pairs, _PAIRS):
+            for batch in batches(pairs, _PAIRS):
                 yield from _resolve(store, batch, scored)
             return
         scores = None

@@ -18,9 +18,9 @@ finished, and removed with the run by retention.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from itertools import islice
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
+from tiercrawl.core.batching import batches
 from tiercrawl.core.diff import placement_digest
 from tiercrawl.core.matching import evaluate_placement, target_domains
 from tiercrawl.core.urls import registered_domain
@@ -49,13 +49,6 @@ _CHUNK = 200
 DigestRow = tuple[int, str, str, str, str]
 _PAGE_FIELDS = {"main_text": 0, "_id": 0}
 _ALIAS_FIELDS = {"_id": 0, "url": 1, "final_url": 1, "redirects": 1}
-_T = TypeVar("_T")
-
-
-def _batches(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch
 
 
 def _aliases(page: Mapping[str, Any]) -> list[str]:
@@ -91,7 +84,7 @@ def compute_placements(store: Store, run_id: str, campaign: Campaign) -> int:
     }
     written = 0
     rows: list[DigestRow] = []
-    for chunk in _batches(_entry_pages(store, run_id, entries_by_page), _CHUNK):
+    for chunk in batches(_entry_pages(store, run_id, entries_by_page), _CHUNK):
         links_by_page = {url: (page or {}).get("target_links", []) for url, page in chunk}
         reread = {
             url: (page or {}).get("link_count", 0) for url, page in chunk if url in off_domain

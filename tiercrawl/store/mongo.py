@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from itertools import islice
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, OperationFailure, PyMongoError
 
+from tiercrawl.core.batching import batches
 from tiercrawl.exceptions import StoreError
 from tiercrawl.store.embedded import embedded_uri
 
@@ -176,7 +176,7 @@ class Store:
     def _rekey_links(self) -> None:
         """Give the links an earlier version stored with an ObjectId their `link_id`."""
         legacy = self.links.find({"_id": {"$type": "objectId"}})
-        while batch := list(islice(legacy, _IDS_PER_QUERY)):
+        for batch in batches(legacy, _IDS_PER_QUERY):
             self.insert_links({k: v for k, v in doc.items() if k != "_id"} for doc in batch)
             self.links.delete_many({"_id": {"$in": [doc["_id"] for doc in batch]}})
 
@@ -247,14 +247,12 @@ class Store:
 
     @staticmethod
     def _link_ids(run_id: str, link_counts: Mapping[str, int]) -> Iterator[list[bytes]]:
-        ids: list[bytes] = []
-        for url, count in link_counts.items():
-            ids.extend(link_id(run_id, url, position) for position in range(count))
-            while len(ids) >= _IDS_PER_QUERY:
-                yield ids[:_IDS_PER_QUERY]
-                del ids[:_IDS_PER_QUERY]
-        if ids:
-            yield ids
+        ids = (
+            link_id(run_id, url, position)
+            for url, count in link_counts.items()
+            for position in range(count)
+        )
+        return batches(ids, _IDS_PER_QUERY)
 
     def runs_of(
         self,
