@@ -60,6 +60,8 @@ class TestWeb(Web):
         blog.add(
             "/challenge", "<title>Just a moment...</title><p>Checking your browser</p>", status=403
         )
+        # A challenge served with 200 and the site's own title: only its text tells.
+        blog.add("/captcha-wall", "<title>Blog</title><p>Please solve the CAPTCHA to continue</p>")
         forum.add("/acme", "<title>Acme catalogue</title><p>Drills and saws.</p>")
         forum.add("/t/1", self.page("forum/thread-1.html"))
         forum.add("/t/2", self.page("forum/thread-2.html"))
@@ -83,6 +85,7 @@ class TestWeb(Web):
             (f"{b}/huge", f"{m}/drills/", None),
             (f"{b}/loop-a", f"{m}/drills/", None),
             (f"{b}/challenge", f"{m}/drills/", None),
+            (f"{b}/captcha-wall", f"{m}/drills/", None),
             ("http://unresolvable.invalid/post", f"{m}/drills/", None),
             (f"http://127.0.0.1:{closed_port()}/post", f"{m}/drills/", None),
         ]

@@ -49,6 +49,7 @@ class PageItem:
     # documents): all its placements need, without reading ``links`` back.
     target_links: list[dict[str, Any]] = field(default_factory=list)
     page_nofollow: bool = False
+    challenge: bool = False  # looks like a firewall or bot challenge, not the real page
     main_text: str = ""
     link_count: int = 0
     # transient: the response, and the extracted links (stored in ``links``)

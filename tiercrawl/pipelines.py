@@ -18,7 +18,7 @@ from itemadapter import ItemAdapter
 
 from tiercrawl.core.extract import extract_page
 from tiercrawl.core.indexability import assess, page_nofollow, x_robots_tokens
-from tiercrawl.core.matching import links_to_domains, target_domains
+from tiercrawl.core.matching import links_to_domains, looks_like_challenge, target_domains
 from tiercrawl.core.render import mark_rendered_only
 from tiercrawl.core.scoring import commercial_domains
 from tiercrawl.items import TRANSIENT_FIELDS
@@ -83,6 +83,7 @@ class ExtractPipeline:
         adapter["canonical"] = facts.canonical
         adapter["outbound_links"] = facts.outbound_links
         adapter["main_text"] = facts.main_text
+        adapter["challenge"] = looks_like_challenge(facts.title, facts.main_text, facts.word_count)
         adapter["link_count"] = len(facts.links)
         raw_html = adapter.get("raw_html")
         if raw_html is not None:

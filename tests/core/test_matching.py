@@ -176,46 +176,38 @@ def test_page_fields_copied() -> None:
 
 
 @pytest.mark.parametrize(
-    "changes",
+    ("title", "main_text", "word_count"),
     [
-        {"title": "Just a moment..."},
-        {"title": "Attention Required! | Cloudflare"},
-        {"title": "Access Denied"},
-        {
-            "title": "Human Verification",
-            "main_text": "Please verify you are a human",
-            "word_count": 5,
-        },
-        {
-            "title": None,
-            "main_text": "Checking your browser before accessing blog.example.org",
-            "word_count": 7,
-        },
-        {
-            "title": "",
-            "main_text": "Request unsuccessful. Incapsula incident ID: 123",
-            "word_count": 5,
-        },
-        {"title": "Blog", "main_text": "Please solve the CAPTCHA to continue", "word_count": 6},
+        ("Just a moment...", "", 0),
+        ("Attention Required! | Cloudflare", "", 0),
+        ("Access Denied", "", 0),
+        ("Human Verification", "Please verify you are a human", 5),
+        (None, "Checking your browser before accessing blog.example.org", 7),
+        ("", "Request unsuccessful. Incapsula incident ID: 123", 5),
+        ("Blog", "Please solve the CAPTCHA to continue", 6),
     ],
 )
-def test_challenge_page_is_inconclusive(changes: dict[str, Any]) -> None:
-    page = _page(**changes)
-    assert looks_like_challenge(page)
-    assert _status(page, []) == "inconclusive"
-    assert (
-        evaluate_placement(ENTRY, page, [])["reason"] == "page not read: firewall or bot challenge"
-    )
+def test_challenge_pages(title: str | None, main_text: str, word_count: int) -> None:
+    assert looks_like_challenge(title, main_text, word_count)
 
 
-def test_challenge_title_with_link_found_is_a_verdict() -> None:
-    assert _status(_page(title="Just a moment..."), [_link()]) == "live"
+def test_long_article_mentioning_captcha_is_no_challenge() -> None:
+    assert not looks_like_challenge("Blog", "How captcha works. " + "word " * 500, 503)
 
 
-def test_long_article_mentioning_captcha_is_read() -> None:
-    page = _page(main_text="How captcha works. " + "word " * 500, word_count=503)
-    assert not looks_like_challenge(page)
-    assert _status(page, []) == "missing"
+def test_ordinary_page_is_no_challenge() -> None:
+    assert not looks_like_challenge("The best drills of the year", "Drills. " * 20, 20)
+
+
+def test_challenge_page_is_inconclusive() -> None:
+    result = evaluate_placement(ENTRY, _page(challenge=True), [])
+    assert result["status"] == "inconclusive"
+    assert result["reason"] == "page not read: firewall or bot challenge"
+    assert _status(_page(challenge=False), []) == "missing"
+
+
+def test_challenge_page_with_link_found_is_a_verdict() -> None:
+    assert _status(_page(challenge=True), [_link()]) == "live"
 
 
 # --- link matching ---------------------------------------------------------------------------

@@ -68,17 +68,17 @@ _CHALLENGE_TEXT = re.compile(
 _CHALLENGE_MAX_WORDS = 150
 
 
-def looks_like_challenge(page: Mapping[str, Any]) -> bool:
+def looks_like_challenge(title: str | None, main_text: str, word_count: int) -> bool:
     """Whether a page looks like a firewall or bot challenge rather than the real page.
 
     Such a page proves nothing about the link, so a link missing from it is no
-    ``missing`` verdict. Decided from the title, or from the text of a short page.
+    ``missing`` verdict. Decided from the title, or from the text of a short
+    page; the crawl stores the answer as the page's ``challenge`` field, as the
+    verdicts are given without reading the pages' text back.
     """
-    if _CHALLENGE_TITLE.search(page.get("title") or ""):
+    if _CHALLENGE_TITLE.search(title or ""):
         return True
-    text = page.get("main_text") or ""
-    words = page.get("word_count") or len(text.split())
-    return words <= _CHALLENGE_MAX_WORDS and bool(_CHALLENGE_TEXT.search(text))
+    return word_count <= _CHALLENGE_MAX_WORDS and bool(_CHALLENGE_TEXT.search(main_text))
 
 
 def _fold(text: str | None) -> str:
@@ -122,7 +122,7 @@ def _unread(page: Mapping[str, Any], found: bool) -> tuple[str, str] | None:
         return "inconclusive", "page not read: no response"
     if not 200 <= status < 300:
         return "inconclusive", f"page not read: HTTP {status}"
-    if not found and looks_like_challenge(page):
+    if not found and page.get("challenge"):
         return "inconclusive", "page not read: firewall or bot challenge"
     return None
 
