@@ -109,6 +109,14 @@ def test_rel_tokens_are_lower_cased_and_flagged() -> None:
     assert link["ugc"]
 
 
+def test_rel_tokens_may_be_separated_by_commas() -> None:
+    ugc, sponsored = _links(
+        '<a href="/a" rel="ugc, nofollow">a</a><a href="/b" rel="Sponsored,nofollow">b</a>'
+    )
+    assert (ugc["rel"], ugc["ugc"], ugc["nofollow"]) == (["ugc", "nofollow"], True, True)
+    assert (sponsored["rel"], sponsored["sponsored"]) == (["sponsored", "nofollow"], True)
+
+
 @pytest.mark.parametrize(
     ("markup", "hidden"),
     [
@@ -117,6 +125,8 @@ def test_rel_tokens_are_lower_cased_and_flagged() -> None:
         ('<span style="font-size: 0px"><a href="/x">x</a></span>', True),
         ('<a href="/x" style="opacity:0">x</a>', True),
         ('<div style="position:absolute;left:-9999px"><a href="/x">x</a></div>', True),
+        ('<a href="/x" style="display:\tnone">x</a>', True),
+        ('<div style="position:absolute;\nleft:\n-9999px"><a href="/x">x</a></div>', True),
         ('<p style="text-indent: -5000px"><a href="/x">x</a></p>', True),
         ('<div hidden><a href="/x">x</a></div>', True),
         ('<div aria-hidden="true"><a href="/x">x</a></div>', True),
@@ -129,6 +139,13 @@ def test_rel_tokens_are_lower_cased_and_flagged() -> None:
 def test_hidden_links(markup: str, hidden: bool) -> None:
     (link,) = _links(f"<body>{markup}</body>")
     assert link["hidden"] is hidden
+
+
+@pytest.mark.parametrize("hiding", ['style="display:none"', "hidden", 'aria-hidden="true"'])
+def test_hidden_text_inside_a_visible_link_is_no_part_of_its_anchor(hiding: str) -> None:
+    (link,) = _links(f'<p>Try <a href="/x"><span {hiding}>cheap pills</span>Acme drills</a></p>')
+    assert (link["anchor_text"], link["hidden"]) == ("Acme drills", False)
+    assert link["context"] == "Try Acme drills"
 
 
 def test_script_and_style_text_stays_out_of_anchor_and_context() -> None:
@@ -199,6 +216,43 @@ def test_meta_robots_merges_robots_and_googlebot_without_duplicates() -> None:
     assert page.meta_robots == ["noindex", "nofollow", "noarchive"]
 
 
+@pytest.mark.parametrize(
+    ("content", "tokens"),
+    [
+        ("noindex nofollow", ["noindex", "nofollow"]),  # a common mistake for "noindex, nofollow"
+        ("max-snippet:20, none", ["max-snippet", "none"]),
+        ("unavailable_after: Friday, 25-Jun-2010 15:00:00 GMT", ["unavailable_after"]),
+    ],
+)
+def test_meta_robots_directives_are_kept_by_name(content: str, tokens: list[str]) -> None:
+    page = extract_page(f'<meta name="robots" content="{content}">', "https://a.example.com/")
+    assert page.meta_robots == tokens
+
+
+def test_an_svg_title_is_not_the_page_title() -> None:
+    url = "https://a.example.com/"
+    assert extract_page("<body><svg><title>Icon</title></svg><p>x</p></body>", url).title is None
+    page = extract_page("<title>Page</title><body><svg><title>Icon</title></svg></body>", url)
+    assert page.title == "Page"
+
+
+@pytest.mark.parametrize(
+    ("markup", "canonical"),
+    [
+        ('<head><link rel="canonical" href="/a"></head>', "https://a.example.com/a"),
+        (
+            '<head><link rel="canonical" href="/a"><link rel="canonical" href="/a"></head>',
+            "https://a.example.com/a",
+        ),
+        # Search engines ignore a canonical in the body, and conflicting ones altogether.
+        ('<head></head><body><p>x</p><link rel="canonical" href="/a"></body>', None),
+        ('<head><link rel="canonical" href="/a"><link rel="canonical" href="/b"></head>', None),
+    ],
+)
+def test_canonical(markup: str, canonical: str | None) -> None:
+    assert extract_page(markup, "https://a.example.com/page").canonical == canonical
+
+
 def test_word_count_skips_scripts_and_hidden_text() -> None:
     page = extract_page(
         "<body><p>one two three</p><script>four five</script>"
@@ -224,7 +278,7 @@ def test_text_is_folded_to_single_spaces_and_counted_by_words(prose: str, folded
     )
     assert page.main_text == f"{folded} the kit today."
     assert page.links[0].context == f"{folded} the kit today."
-    assert page.word_count == len(folded.split(" ")) + 1  # "today.": the link's words do not count
+    assert page.word_count == len(folded.split(" ")) + 3  # "the kit today."
 
 
 def test_main_text_is_capped() -> None:

@@ -31,6 +31,8 @@ def test_robots_tokens(content: str, expected: list[str]) -> None:
         (["NoIndex, NoFollow"], ["noindex", "nofollow"]),
         (["googlebot: noindex"], ["noindex"]),
         (["GoogleBot: noindex, nofollow"], ["noindex", "nofollow"]),
+        (["googlebot: noindex nofollow"], ["noindex", "nofollow"]),
+        (["otherbot: noindex nofollow"], []),
         (["otherbot: noindex, nofollow"], []),
         (["otherbot: noindex", "nofollow"], ["nofollow"]),
         (["googlebot-news: noindex"], []),

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from tiercrawl.core.indexability import robots_tokens
 from tiercrawl.core.regions import (
     TAG_MARKERS,
     Block,
@@ -127,7 +128,7 @@ def _is_hidden(attrs: dict[str, str]) -> bool:
     style = attrs.get("style")
     if not style:
         return False
-    return _HIDDEN_STYLE.search(style.lower().replace(" ", "")) is not None
+    return _HIDDEN_STYLE.search("".join(style.lower().split())) is not None
 
 
 @dataclass(eq=False, slots=True)
@@ -165,7 +166,8 @@ class _Walk:
         node of every crawled page. Text nodes are folded (whitespace runs to one
         space) into ``chunks``; ``pos`` is the length of the text so far and
         ``space`` whether it ends in a space (or is empty). Hidden prose stays
-        out of the text; a hidden link's own text is kept for its anchor.
+        out of the text; a hidden link's own text is kept for its anchor, and
+        text hidden inside a visible link is left out of it.
         """
         chunks = self.chunks
         append = chunks.append
@@ -249,7 +251,7 @@ class _Walk:
                     break
                 text = el.tail
             # The text node just reached: el.text at a start, el.tail at an end.
-            if not text or (hidden and link is None):
+            if not text or (hidden and (link is None or not link.hidden)):
                 continue
             if text.isprintable() and "  " not in text:
                 # No whitespace but single spaces (every other kind is unprintable),
@@ -278,6 +280,7 @@ class _Walk:
                 pos += 1
             if hidden:
                 continue
+            words += count
             if link is not None:
                 para.own_link += size
                 block.link += size
@@ -285,7 +288,6 @@ class _Walk:
                 para.own_text += size
                 para.commas += folded.count(",") + folded.count("\uff0c") + folded.count("\u3001")
                 block.text += size
-                words += count
         self.words = words
         top.end = pos
         return top
@@ -328,20 +330,20 @@ def _head_facts(
     title: str | None = None
     lang = _fold(root.get("lang")) or None
     robots: list[str] = []
-    canonical_href: str | None = None
+    canonical_hrefs: list[str] = []
     base_href: str | None = None
     content_language: str | None = None
     for el in root.iter("title", "meta", "link", "base"):
         tag = el.tag
         if tag == "title":
-            if title is None:
+            # An svg's <title> is the drawing's tooltip, not the page's.
+            if title is None and next(el.iterancestors("svg"), None) is None:
                 title = _fold("".join(el.itertext())) or None
         elif tag == "meta":
             name = (el.get("name") or "").strip().lower()
             if name in ("robots", "googlebot"):
-                for token in (el.get("content") or "").lower().split(","):
-                    token = token.strip()
-                    if token and token not in robots:
+                for token in robots_tokens(el.get("content") or ""):
+                    if token not in robots:
                         robots.append(token)
             elif (el.get("http-equiv") or "").strip().lower() == "content-language":
                 content_language = content_language or _fold(
@@ -349,12 +351,16 @@ def _head_facts(
                 )
         elif tag == "link":
             rel = (el.get("rel") or "").lower().split()
-            if "canonical" in rel and canonical_href is None and el.get("href"):
-                canonical_href = el.get("href")
+            href = el.get("href")
+            # Search engines read a canonical in <head> only.
+            if "canonical" in rel and href and next(el.iterancestors("head"), None) is not None:
+                canonical_hrefs.append(href)
         elif base_href is None and el.get("href"):
             base_href = el.get("href")
     base_url = (resolve(base_href, url) if base_href else None) or url
-    canonical = resolve(canonical_href, base_url) if canonical_href else None
+    canonicals = {resolve(href, base_url) for href in canonical_hrefs}
+    # Several different canonicals are no hint at all: Google ignores them all.
+    canonical = canonicals.pop() if len(canonicals) == 1 else None
     return title, lang or content_language or None, robots, canonical, base_url
 
 
@@ -427,7 +433,8 @@ def _link_facts(
         anchor = _fold(" ".join(link.alts))
         kind = "image" if anchor else "empty"
     rel_value = attrs.get("rel")
-    rel = rel_value.lower().split() if rel_value else []
+    # Google reads a comma-separated list too: rel="ugc,nofollow".
+    rel = rel_value.lower().replace(",", " ").split() if rel_value else []
     domain = link.domain
     block = _context_block(link.block, link.end - link.start)
     return LinkFacts(

@@ -78,10 +78,15 @@ def x_robots_tokens(values: Iterable[str], *, bot: str = "googlebot") -> list[st
         for piece in _pieces(value):
             name, _, rest = (part.strip() for part in piece.partition(":"))
             if rest and _AGENT.fullmatch(name) and name not in _VALUED_DIRECTIVES:
-                agent, piece = name, rest
-            token = _directive(piece)
-            if token and agent in (None, bot) and token not in tokens:
-                tokens.append(token)
+                agent = name
+                # "googlebot: noindex nofollow": the same mistake after a crawler's name.
+                directives = [rest] if ":" in rest else rest.split()
+            else:
+                directives = [piece]
+            for directive in directives:
+                token = _directive(directive)
+                if token and agent in (None, bot) and token not in tokens:
+                    tokens.append(token)
     return tokens
 
 
