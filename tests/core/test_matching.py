@@ -191,8 +191,19 @@ def test_challenge_pages(title: str | None, main_text: str, word_count: int) -> 
     assert looks_like_challenge(title, main_text, word_count)
 
 
-def test_long_article_mentioning_captcha_is_no_challenge() -> None:
-    assert not looks_like_challenge("Blog", "How captcha works. " + "word " * 500, 503)
+@pytest.mark.parametrize(
+    ("title", "main_text", "word_count"),
+    [
+        ("Blog", "How captcha works. " + "word " * 500, 503),
+        ("One more step: choosing a CAPTCHA for your shop", "word " * 722, 722),
+        ("The best CAPTCHA plugins for WordPress", "Plugins compared.", 139),
+        ("Access denied errors: how to fix a 403", "Check the permissions.", 120),
+    ],
+)
+def test_articles_about_challenges_are_no_challenge(
+    title: str, main_text: str, word_count: int
+) -> None:
+    assert not looks_like_challenge(title, main_text, word_count)
 
 
 def test_ordinary_page_is_no_challenge() -> None:
@@ -306,11 +317,23 @@ def test_anchor_match_is_case_and_space_folded(anchor_text: str | None, matches:
     assert result["anchor_matches"] is matches
 
 
-def test_anchor_matching_link_is_the_best() -> None:
+def test_anchor_matching_link_is_the_best_of_the_followed_visible_ones() -> None:
     followed = _link(anchor_text="click here", position=1)
-    agreed = _link(anchor_text="Cordless drills", nofollow=True, region="footer", position=30)
+    agreed = _link(anchor_text="Cordless drills", region="footer", position=30)
     result = evaluate_placement(ENTRY, _page(), [followed, agreed])
     assert (result["link"], result["anchor_matches"], result["status"]) == (agreed, True, "live")
+
+
+@pytest.mark.parametrize("weaker", [{"nofollow": True}, {"sponsored": True}, {"hidden": True}])
+def test_the_link_shown_bears_out_a_live_status(weaker: dict[str, bool]) -> None:
+    followed = _link(anchor_text="click here", position=30)
+    agreed = _link(anchor_text="Cordless drills", position=1, **weaker)
+    result = evaluate_placement(ENTRY, _page(), [agreed, followed])
+    assert (result["link"], result["anchor_matches"], result["status"]) == (
+        followed,
+        False,
+        "live",
+    )
 
 
 def test_no_expected_anchor_or_no_link() -> None:
@@ -338,3 +361,18 @@ def test_target_domains_and_the_links_a_page_keeps() -> None:
     ]
     kept = links_to_domains(links, domains["https://blog.example.org/a"])
     assert [link["position"] for link in kept] == [0]
+
+
+def test_a_host_without_public_suffix_keeps_its_www_links() -> None:
+    from tiercrawl.core.matching import links_to_domains, target_domains
+
+    entry = Entry(1, "http://blog.test/a", "http://acme.test/drills/")
+    domains = target_domains([entry])[entry.url]
+    links = [
+        {"domain": "www.acme.test", "url": "http://www.acme.test/drills/", "position": 0},
+        {"domain": "acme.test", "url": "http://acme.test/drills/", "position": 1},
+        {"domain": "shop.acme.test", "url": "http://shop.acme.test/drills/", "position": 2},
+    ]
+    kept = links_to_domains(links, domains)
+    assert [link["position"] for link in kept] == [0, 1]
+    assert evaluate_placement(entry, _page(url=entry.url), kept[:1])["status"] == "live"

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from tiercrawl.core.campaign import Entry
-from tiercrawl.core.urls import match_key, registered_domain
+from tiercrawl.core.urls import match_domain, match_key, registered_domain
 
 __all__ = [
     "STATUSES",
@@ -49,12 +49,15 @@ _GONE_STATUSES = frozenset({404, 410})
 _GONE_ERRORS = frozenset({"dns"})
 
 # Titles of the interstitial pages that Cloudflare, Akamai, Imperva,
-# PerimeterX, DataDome, Sucuri, DDoS-Guard and plain captcha walls serve.
+# PerimeterX, DataDome, Sucuri, DDoS-Guard and plain captcha walls serve: the
+# whole title, or its start up to a separator ("Attention Required! | Cloudflare"),
+# so that an article titled "Access denied errors: how to fix a 403" is none.
 _CHALLENGE_TITLE = re.compile(
-    r"just a moment|attention required|access denied|checking your browser|"
+    r"\s*(?:just a moment|attention required|access denied|checking your browser|"
     r"security check|verify(ing)? you are (a )?human|are you a robot|captcha|"
     r"ddos-guard|pardon our interruption|one more step|request unsuccessful|"
-    r"access to this page has been denied|bot verification|please wait",
+    r"access to this page has been denied|bot verification|please wait)"
+    r"\s*(?:$|[|:.!?\u2026(\[\u2013\u2014-])",
     re.IGNORECASE,
 )
 _CHALLENGE_TEXT = re.compile(
@@ -72,13 +75,13 @@ def looks_like_challenge(title: str | None, main_text: str, word_count: int) -> 
     """Whether a page looks like a firewall or bot challenge rather than the real page.
 
     Such a page proves nothing about the link, so a link missing from it is no
-    ``missing`` verdict. Decided from the title, or from the text of a short
-    page; the crawl stores the answer as the page's ``challenge`` field, as the
+    ``missing`` verdict. Decided, for a short page only, from its title or its
+    text; the crawl stores the answer as the page's ``challenge`` field, as the
     verdicts are given without reading the pages' text back.
     """
-    if _CHALLENGE_TITLE.search(title or ""):
-        return True
-    return word_count <= _CHALLENGE_MAX_WORDS and bool(_CHALLENGE_TEXT.search(main_text))
+    if word_count > _CHALLENGE_MAX_WORDS:
+        return False
+    return bool(_CHALLENGE_TITLE.match(title or "") or _CHALLENGE_TEXT.search(main_text))
 
 
 def _fold(text: str | None) -> str:
@@ -94,14 +97,18 @@ def _anchor_ok(link: Mapping[str, Any], expected: str | None) -> bool:
 
 
 def _best(links: Sequence[Mapping[str, Any]], expected: str | None) -> Mapping[str, Any] | None:
-    """The link that speaks best for the placement: the agreed anchor, followed, visible, in the content, early."""
+    """The link that speaks best for the placement: followed, visible, the agreed anchor, in the content, early.
+
+    Followed and visible first, so that the link shown is one that bears out
+    the status: a ``live`` placement never shows a nofollow link.
+    """
 
     def rank(link: Mapping[str, Any]) -> tuple[bool, bool, bool, bool, int]:
         position = link.get("position")
         return (
-            not _anchor_ok(link, expected),
             not _followed(link),
             bool(link.get("hidden")),
+            not _anchor_ok(link, expected),
             link.get("region") != "content",
             position if isinstance(position, int) else 1 << 30,
         )
@@ -189,16 +196,17 @@ def target_domains(entries: Iterable[Entry]) -> dict[str, frozenset[str]]:
 
     A page's links to these domains are all its placements can match (save a
     target that redirects to another domain), so the crawl keeps them with
-    the page and the verdicts never read the run's other links back.
+    the page and the verdicts never read the run's other links back. The
+    domains are in `match_domain` form.
     """
     domains: dict[str, set[str]] = {}
     for entry in entries:
-        domains.setdefault(entry.url, set()).add(registered_domain(entry.target))
+        domains.setdefault(entry.url, set()).add(match_domain(registered_domain(entry.target)))
     return {url: frozenset(found) for url, found in domains.items()}
 
 
 def links_to_domains(
     links: Iterable[Mapping[str, Any]], domains: frozenset[str]
 ) -> list[Mapping[str, Any]]:
-    """The links (documents with ``domain``) that point into one of ``domains``."""
-    return [link for link in links if link.get("domain") in domains]
+    """The links (documents with ``domain``) that point into one of ``domains`` (`target_domains`)."""
+    return [link for link in links if match_domain(link.get("domain") or "") in domains]

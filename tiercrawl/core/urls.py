@@ -16,6 +16,7 @@ import tldextract
 
 __all__ = [
     "is_http_url",
+    "match_domain",
     "match_key",
     "registered_domain",
     "resolve",
@@ -176,6 +177,15 @@ def registered_domain(url: str) -> str:
     """
     host = _host_of(url)
     return _registered_domain_of_host(host) if host else ""
+
+
+def match_domain(domain: str) -> str:
+    """The form of a registered ``domain`` under which two links' sites count as the same.
+
+    ``www.`` is ignored, as by `match_key`: a host with no public suffix
+    (``www.acme.test``) is its own registered domain, with the ``www.``.
+    """
+    return domain.removeprefix("www.")
 
 
 def _is_tracking(name: str) -> bool:
