@@ -180,6 +180,21 @@ def test_bytes_use_the_meta_charset() -> None:
     assert page.links[0].anchor_text == "Café crème"
 
 
+@pytest.mark.parametrize(
+    ("charset", "data", "text"),
+    [
+        ("iso-8859-1", b"\x93caf\xe9\x94", "\u201ccaf\xe9\u201d"),  # read as windows-1252
+        ("us-ascii", b"caf\xe9", "caf\xe9"),
+        ("utf-16", "café".encode(), "café"),  # a readable <meta> is no UTF-16: UTF-8
+        ("utf-32", "café".encode(), "café"),
+        ("no-such-charset", "café".encode(), "café"),
+    ],
+)
+def test_charset_labels_are_read_as_browsers_do(charset: str, data: bytes, text: str) -> None:
+    html = f'<meta charset="{charset}"><p><a href="/x">'.encode() + data + b"</a></p>"
+    assert extract_page(html, "https://a.example.com/").links[0].anchor_text == text
+
+
 def test_bytes_without_charset_are_read_as_utf8() -> None:
     page = extract_page("<a href='/x'>Ærøskøbing</a>".encode(), "https://a.example.com/")
     assert page.links[0].anchor_text == "Ærøskøbing"

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from lxml import etree
+from w3lib.encoding import resolve_encoding
 
 from tiercrawl.core.indexability import robots_tokens
 from tiercrawl.core.regions import (
@@ -92,6 +93,7 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+_WIDE_UNICODE = ("utf-16", "utf-32")
 _PARSER = etree.HTMLParser(
     encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True, huge_tree=True
 )
@@ -101,17 +103,19 @@ def decode_html(data: bytes) -> str:
     """Bytes as text: BOM first, then a ``<meta charset>`` near the top, then UTF-8, then cp1252.
 
     Done here rather than by libxml2, which falls back to Latin-1 for pages
-    that declare nothing; UTF-8 is what such pages are today.
+    that declare nothing; UTF-8 is what such pages are today. Charset labels
+    are read as browsers and Scrapy read them (w3lib): ``iso-8859-1`` and
+    ``us-ascii`` are windows-1252, and a page whose ``<meta>`` says UTF-16 or
+    UTF-32, which it cannot be if the ``<meta>`` is readable as ASCII, is
+    read as if it declared nothing.
     """
-    for bom, encoding in _BOMS:
+    for bom, bom_encoding in _BOMS:
         if data.startswith(bom):
-            return data.decode(encoding, errors="replace")
+            return data.decode(bom_encoding, errors="replace")
     found = _META_CHARSET.search(data[:4096])
-    if found:
-        try:
-            return data.decode(found.group(1).decode("ascii"), errors="replace")
-        except LookupError:
-            pass
+    declared = resolve_encoding(found.group(1).decode("ascii")) if found else None
+    if declared is not None and not codecs.lookup(declared).name.startswith(_WIDE_UNICODE):
+        return data.decode(declared, errors="replace")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
