@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tiercrawl.core.urls import registered_domain, resolve, resolve_link
+from tiercrawl.core.urls import match_domain, registered_domain, resolve, resolve_link, same_target
 
 BASES = [
     "https://blog.example.co.uk/reviews/best-drills?ref=feed#top",
@@ -76,3 +76,27 @@ def test_resolve_link_examples() -> None:
         "acme.com",
     )
     assert resolve_link("mailto:a@example.com", base) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "domain"),
+    [
+        ("http://bücher.de/x", "bücher.de"),
+        ("http://xn--bcher-kva.de/x", "bücher.de"),
+        ("http://shop.XN--BCHER-KVA.de./x", "bücher.de"),
+        ("http://xn--a-99.example/x", "xn--a-99.example"),  # no punycode: as written
+    ],
+)
+def test_an_internationalised_domain_has_one_spelling(url: str, domain: str) -> None:
+    assert registered_domain(url) == domain
+    assert resolve_link(url, "https://blog.example.org/") == (url, domain)
+
+
+def test_an_internationalised_target_matches_in_either_spelling() -> None:
+    assert same_target("http://bücher.de/buch/", "http://www.xn--bcher-kva.de/buch")
+    assert not same_target("http://bücher.de/buch/", "http://bucher.de/buch/")
+
+
+def test_match_domain_ignores_www() -> None:
+    assert match_domain("www.acme.test") == match_domain("acme.test") == "acme.test"
+    assert match_domain("shop.acme.test") == "shop.acme.test"

@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 
 import yaml
 
-from tiercrawl.core.urls import is_http_url, match_key, registered_domain
+from tiercrawl.core.urls import is_http_url, match_domain, match_key, registered_domain
 from tiercrawl.exceptions import CampaignError
 
 __all__ = ["NAME_PATTERN", "Campaign", "Entry", "campaign_from_dict", "load_campaign"]
@@ -305,12 +305,7 @@ def _name_hint(name: str | None, path: Path) -> str:
 
 
 def _site_domain(url: str) -> str:
-    """The registered domain, with ``www.`` dropped for hosts off the Public Suffix List.
-
-    ``registered_domain`` keeps such hosts whole (``www.acme.example``), yet
-    ``www.`` never makes another site (the contract's matching rule ignores it).
-    """
-    return registered_domain(url).removeprefix("www.")
+    return match_domain(registered_domain(url))
 
 
 def _infer_money_site(data: dict[str, Any], report: _Report) -> None:

@@ -2,13 +2,15 @@
 
 The matching rule is the contract's: scheme and host case-folded, default port
 dropped, ``www.`` and a trailing slash ignored, fragment dropped, tracking
-parameters (``utm_*``, ``gclid``, ``fbclid``, ...) dropped.
+parameters (``utm_*``, ``gclid``, ``fbclid``, ...) dropped. An internationalised
+host is the same host in Unicode and in punycode (``xn--``).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+from contextlib import suppress
 from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urljoin, urlparse, urlsplit, urlunparse, urlunsplit
 
@@ -157,8 +159,22 @@ def _host_of(url: str) -> str:
         return ""
 
 
+def _unicode_host(host: str) -> str:
+    """``host`` with its punycode labels (``xn--...``) decoded: an IDN's two spellings are one host."""
+    if "xn--" not in host:
+        return host
+    labels = []
+    for label in host.split("."):
+        if label.startswith("xn--"):
+            with suppress(UnicodeError):  # not punycode after all: kept as written
+                label = label[4:].encode("ascii").decode("punycode")
+        labels.append(label)
+    return ".".join(labels)
+
+
 @lru_cache(maxsize=65536)
 def _registered_domain_of_host(host: str) -> str:
+    host = _unicode_host(host)
     try:
         ipaddress.ip_address(host)
     except ValueError:
@@ -173,7 +189,8 @@ def registered_domain(url: str) -> str:
     """The registered domain of ``url``: ``blog.example.co.uk`` → ``example.co.uk``.
 
     An IP address, or a host with no public suffix (``localhost``), is its own
-    registered domain.
+    registered domain. An internationalised domain is given in Unicode, also
+    when the URL spells it in punycode (``xn--bcher-kva.de`` → ``bücher.de``).
     """
     host = _host_of(url)
     return _registered_domain_of_host(host) if host else ""
@@ -205,8 +222,7 @@ def match_key(url: str) -> str:
     except ValueError:
         return url.strip()
     scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower().rstrip(".")
-    host = host.removeprefix("www.")
+    host = _unicode_host((parts.hostname or "").lower().rstrip(".")).removeprefix("www.")
     if port is not None and port != _DEFAULT_PORTS.get(scheme):
         host = f"{host}:{port}"
     path = parts.path.rstrip("/")
