@@ -92,6 +92,23 @@ def test_wrapper_named_like_a_sidebar_does_not_swallow_the_content() -> None:
     assert regions == {"in text": "content", "Side": "aside"}
 
 
+FOOTER_BOX = "<footer class='footer'><div class='content'><p>{}<a href='/h'>chrome</a></p></div>"
+COMMENT_BOX = (
+    "<div class='ui comments'><div class='comment'><div class='content'><p>{}"
+    "<a href='/h'>chrome</a></p></div></div></div>"
+)
+
+
+@pytest.mark.parametrize(("chrome", "region"), [(FOOTER_BOX, "footer"), (COMMENT_BOX, "comments")])
+def test_a_content_box_of_the_footer_or_a_comment_is_not_the_main_content(
+    chrome: str, region: str
+) -> None:
+    # Without the rule, the box's "content" class outweighs the article's second paragraph.
+    article = f"<p>Drills, tested. <a href='/x'>in text</a> {PROSE}</p><p>{PROSE}</p>"
+    regions = _regions(f"<body><div class='container'>{article}</div>{chrome.format(PROSE)}")
+    assert regions == {"in text": "content", "chrome": region}
+
+
 def test_comments_inside_the_article() -> None:
     regions = _regions(
         f"<body><article><p>{PROSE}<a href='/x'>in text</a> {PROSE}</p>"

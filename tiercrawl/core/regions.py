@@ -216,7 +216,11 @@ def find_content(blocks: Iterable[Block]) -> list[Block]:
                 break
             if ancestor not in candidates:
                 candidates[ancestor] = None
-                ancestor.score = float(_TAG_WEIGHT.get(ancestor.tag, 0) + ancestor.weight)
+                weight = ancestor.weight
+                # A "content" box of a footer or a comment is no sign of the main content.
+                if weight > 0 and _in_boilerplate(ancestor.parent):
+                    weight = 0
+                ancestor.score = float(_TAG_WEIGHT.get(ancestor.tag, 0) + weight)
             ancestor.score += points * share
             ancestor = ancestor.parent
     if not candidates:
@@ -272,6 +276,14 @@ def _good_text(blocks: list[Block]) -> dict[Block, int]:
 def _inside_article(block: Block | None) -> bool:
     while block is not None:
         if block.tag in ("article", "main") or block.marker == "content":
+            return True
+        block = block.parent
+    return False
+
+
+def _in_boilerplate(block: Block | None) -> bool:
+    while block is not None:
+        if _boilerplate_marker(block) in ("footer", "comments"):
             return True
         block = block.parent
     return False
