@@ -100,3 +100,16 @@ def test_an_internationalised_target_matches_in_either_spelling() -> None:
 def test_match_domain_ignores_www() -> None:
     assert match_domain("www.acme.test") == match_domain("acme.test") == "acme.test"
     assert match_domain("shop.acme.test") == "shop.acme.test"
+
+
+@pytest.mark.parametrize(
+    ("url", "domain"),
+    [
+        ("https://alice.blogspot.com/2024/post.html", "alice.blogspot.com"),
+        ("https://bob.github.io/", "bob.github.io"),
+        ("https://www.acme.co.uk/", "acme.co.uk"),
+        ("http://blogspot.com/", "blogspot.com"),
+    ],
+)
+def test_blogs_on_shared_hosts_are_sites_of_their_own(url: str, domain: str) -> None:
+    assert registered_domain(url) == domain

@@ -30,8 +30,11 @@ _TRACKING_PARAMS = frozenset({"gclid", "fbclid", "msclkid", "dclid", "yclid", "m
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _PATH_END = re.compile(r"[?#]")
 
-# The bundled Public Suffix List snapshot: never fetch it over the network.
-_extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+# The bundled Public Suffix List snapshot: never fetch it over the network. With
+# its private section: each blog on blogspot.com or github.io is a site of its own.
+_extract = tldextract.TLDExtract(
+    suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
+)
 
 
 def is_http_url(url: str) -> bool:
@@ -189,7 +192,8 @@ def registered_domain(url: str) -> str:
     """The registered domain of ``url``: ``blog.example.co.uk`` → ``example.co.uk``.
 
     An IP address, or a host with no public suffix (``localhost``), is its own
-    registered domain. An internationalised domain is given in Unicode, also
+    registered domain. Suffixes of the list's private section count: a blog
+    on ``alice.blogspot.com`` is its own site. An internationalised domain is given in Unicode, also
     when the URL spells it in punycode (``xn--bcher-kva.de`` → ``bücher.de``).
     """
     host = _host_of(url)
