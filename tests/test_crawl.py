@@ -53,8 +53,8 @@ def test_every_requested_url_is_one_page_document(crawl: tuple[Store, str], web:
     expected = {url for url, _ in _campaign_pages(run)}
     stored = [doc["url"] for doc in store.pages.find({"run_id": run_id})]
     assert sorted(stored) == sorted(expected)
-    # 19 tier-1, 2 tier-2, 4 targets (drills, saws, old-drills, catalogue)
-    assert len(expected) == 25
+    # 20 tier-1, 2 tier-2, 4 targets (drills, saws, old-drills, catalogue)
+    assert len(expected) == 26
 
 
 def _campaign_pages(run: dict[str, Any]) -> list[tuple[str, int]]:
@@ -70,8 +70,8 @@ def test_run_document(crawl: tuple[Store, str]) -> None:
     assert run["campaign"] == "test-web"
     assert run["status"] == "finished"
     assert run["started_at"] <= run["finished_at"]
-    assert run["stats"]["tiercrawl/pages"] == 25
-    assert run["stats"]["item_scraped_count"] == 25  # one item per page, not per link
+    assert run["stats"]["tiercrawl/pages"] == 26
+    assert run["stats"]["item_scraped_count"] == 26  # one item per page, not per link
     # Links are written in batches, not one round trip per link.
     assert run["stats"]["tiercrawl/store/links_written"] == 30
     assert run["stats"]["tiercrawl/store/batches"] == 1
@@ -96,7 +96,7 @@ def test_links_carry_every_contract_field(crawl: tuple[Store, str]) -> None:
 def test_placements_carry_every_contract_field(crawl: tuple[Store, str]) -> None:
     store, run_id = crawl
     docs = list(store.placements.find({"run_id": run_id}))
-    assert len(docs) == 21  # 19 tier-1 and 2 tier-2 entries
+    assert len(docs) == 22  # 20 tier-1 and 2 tier-2 entries
     for doc in docs:
         assert doc.keys() >= PLACEMENT_FIELDS
 
@@ -171,6 +171,7 @@ def test_base_href_resolves_links(crawl: tuple[Store, str], web: TestWeb) -> Non
         ("/file.pdf", "inconclusive"),
         ("/huge", "inconclusive"),
         ("/loop-a", "inconclusive"),
+        ("/no-location", "inconclusive"),
         ("/challenge", "inconclusive"),
         ("/captcha-wall", "inconclusive"),
     ],
@@ -187,10 +188,22 @@ def test_placement_status(crawl: tuple[Store, str], web: TestWeb, path: str, sta
         ("/file.pdf", "not_html"),
         ("/huge", "too_large"),
         ("/loop-a", "redirect_loop"),
+        ("/no-location", "bad_redirect"),
     ],
 )
 def test_failure_kinds(crawl: tuple[Store, str], web: TestWeb, path: str, error: str) -> None:
     assert page(crawl, web.blog.url(path))["error"] == error
+
+
+def test_a_redirect_without_location_keeps_its_status(
+    crawl: tuple[Store, str], web: TestWeb
+) -> None:
+    doc = page(crawl, web.blog.url("/no-location"))
+    assert (doc["status"], doc["final_url"], doc["indexable"]) == (
+        301,
+        web.blog.url("/no-location"),
+        False,
+    )
 
 
 def test_dns_failure(crawl: tuple[Store, str]) -> None:
@@ -379,7 +392,7 @@ def test_small_batches_written_one_or_several_at_once_store_the_same_documents(
     store = open_store(mongo_uri)
     run = store.latest_run("test-web")
     assert run is not None
-    assert run["stats"]["tiercrawl/store/pages_written"] == 25
+    assert run["stats"]["tiercrawl/store/pages_written"] == 26
     assert run["stats"]["tiercrawl/store/links_written"] == 30
     # Items that wait for a write join the batch being filled: how many is timing.
     assert run["stats"]["tiercrawl/store/batches"] > 1
@@ -390,5 +403,5 @@ def test_small_batches_written_one_or_several_at_once_store_the_same_documents(
 
     shared_store, shared_run = crawl
     assert stored(store, run["_id"]) == stored(shared_store, shared_run)
-    assert store.pages.count_documents({"run_id": run["_id"]}) == 25
+    assert store.pages.count_documents({"run_id": run["_id"]}) == 26
     store.close()

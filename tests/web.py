@@ -57,6 +57,7 @@ class TestWeb(Web):
         blog.add("/huge", "<p>" + "x" * 300_000 + "</p>")
         blog.redirect("/loop-a", "/loop-b")
         blog.redirect("/loop-b", "/loop-a")
+        blog.add("/no-location", "<title>Moved</title>", status=301)
         blog.add(
             "/challenge", "<title>Just a moment...</title><p>Checking your browser</p>", status=403
         )
@@ -84,6 +85,7 @@ class TestWeb(Web):
             (f"{b}/file.pdf", f"{m}/drills/", None),
             (f"{b}/huge", f"{m}/drills/", None),
             (f"{b}/loop-a", f"{m}/drills/", None),
+            (f"{b}/no-location", f"{m}/drills/", None),
             (f"{b}/challenge", f"{m}/drills/", None),
             (f"{b}/captcha-wall", f"{m}/drills/", None),
             ("http://unresolvable.invalid/post", f"{m}/drills/", None),

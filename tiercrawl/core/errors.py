@@ -14,6 +14,9 @@ The vocabulary (contract §3, ``pages.error``):
     robots.txt forbids the page, so it was never requested
 ``redirect_loop``
     too many redirects (``REDIRECT_MAX_TIMES``) or a redirect cycle
+``bad_redirect``
+    a 3xx response that cannot be followed (no ``Location``); the spider sets
+    it, with the response's status, as Scrapy reports it as a bad status
 ``too_large``
     the body exceeds ``DOWNLOAD_MAXSIZE``; Scrapy cancels the download
     (``DownloadCancelledError``), and cancelling for size is the only cancel it does itself

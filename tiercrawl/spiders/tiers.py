@@ -43,7 +43,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # Every status reaches the callback except redirects, which RedirectMiddleware follows.
-_KEPT_STATUSES = [*range(100, 300), *range(400, 600)]
+# Every status but redirects, which RedirectMiddleware follows; up to 999, which
+# some sites answer crawlers with.
+_KEPT_STATUSES = [*range(100, 300), *range(400, 1000)]
 # Response headers the extraction needs; the rest is not stored.
 _KEPT_HEADERS = ("content-type", "content-language", "x-robots-tag", "link", "server")
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -180,6 +182,12 @@ class TiersSpider(scrapy.Spider):
         item.error = error_reason(names, str(failure.value))
         item.error_detail = f"{type(failure.value).__name__}: {failure.value}"[:300]
         item.redirects = list(request.meta.get("redirect_urls", []))
+        response = getattr(failure.value, "response", None)
+        if response is not None:
+            # HttpError: a redirect that RedirectMiddleware could not follow (no Location).
+            item.error = "bad_redirect"
+            item.status = response.status
+            item.final_url = response.url
         if item.error == "robots":
             item.robots_allowed = False
         logger.info("%s failed: %s", item.url, item.error_detail, extra={"spider": self})
