@@ -126,6 +126,12 @@ def test_rel_tokens_may_be_separated_by_commas() -> None:
         ('<a href="/x" style="opacity:0">x</a>', True),
         ('<div style="position:absolute;left:-9999px"><a href="/x">x</a></div>', True),
         ('<a href="/x" style="display:\tnone">x</a>', True),
+        ('<a href="/x" style="color:red; display:none !important">x</a>', True),
+        ('<a href="/x" style="opacity:0.0">x</a>', True),
+        ('<a href="/x" style="visibility:collapse">x</a>', True),
+        ('<a href="/x" style="display:none-ish">x</a>', False),
+        ('<a href="/x" style="opacity:">x</a>', False),
+        ('<a href="/x" style="font-size:0.5em">x</a>', False),
         ('<div style="position:absolute;\nleft:\n-9999px"><a href="/x">x</a></div>', True),
         ('<p style="text-indent: -5000px"><a href="/x">x</a></p>', True),
         ('<div hidden><a href="/x">x</a></div>', True),
@@ -167,6 +173,14 @@ def test_context_is_centred_on_the_anchor_and_cut_at_words() -> None:
     assert abs(len(before) - len(after)) < 12
     assert context.split()[0] in words.split()
     assert context.split()[-1] in words.split()
+
+
+def test_a_lone_link_in_a_marked_box_takes_no_context_from_outside_it() -> None:
+    links = _links(
+        "<div><p>Article prose about drills, long enough to be a paragraph.</p>"
+        "<div class='sidebar'><a href='/s'>Sponsor</a></div></div>"
+    )
+    assert links[0]["context"] == "Sponsor"
 
 
 def test_context_comes_from_the_enclosing_block() -> None:

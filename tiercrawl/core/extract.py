@@ -81,9 +81,11 @@ _PARAGRAPHS = word_set(
     "figure footer form h1 h2 h3 h4 h5 h6 header li main nav ol p pre section summary table "
     "td th ul"
 )
+# Matched against the lower-cased style without whitespace; a value ends at ";", "!" or the end.
 _HIDDEN_STYLE = re.compile(
-    r"display:none|visibility:hidden|font-size:0(?![.\d])|opacity:0(?![.\d])"
-    r"|(?:^|;)(?:left|top|right|text-indent|margin-left|margin-top):-\d{3,}"
+    r"(?:^|;)(?:display:none|visibility:(?:hidden|collapse)|font-size:0+(?:\.0+)?[a-z%]*"
+    r"|opacity:(?:0+(?:\.0+)?|\.0+)%?|(?:left|top|right|text-indent|margin-left|margin-top):-\d{3,}[a-z%]*)"
+    r"(?=[;!]|$)"
 )
 _META_CHARSET = re.compile(
     rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_:.-]+)""", re.IGNORECASE
@@ -317,12 +319,16 @@ def _context(text: str, block: Block, start: int, end: int, limit: int) -> str:
 
 
 def _context_block(block: Block, length: int) -> Block:
-    """The nearest paragraph-like ancestor that holds more text than the anchor."""
+    """The nearest paragraph-like ancestor that holds more text than the anchor.
+
+    Not beyond a marked region: a lone link in a sidebar box has no context
+    but its anchor, not the article's prose next to the box.
+    """
     node: Block | None = block
     while node is not None:
         if node.tag in _PARAGRAPHS and node.end - node.start > length + 1:
             return node
-        if node.parent is None:
+        if node.parent is None or (node.marker is not None and node is not block):
             return node
         node = node.parent
     return block
