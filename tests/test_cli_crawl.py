@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import (
     TEST_CRAWL_SETTINGS,
     blog_campaign,
@@ -11,7 +13,7 @@ from tests.conftest import (
     setting_args,
     tiercrawl,
 )
-from tests.web import TestWeb
+from tests.web import TestWeb, closed_port
 from tiercrawl.store import open_store
 from tiercrawl.store.embedded import stop_embedded
 
@@ -88,3 +90,41 @@ def test_without_a_uri_the_embedded_store_serves_and_keeps_each_run(
     finally:
         store.close()
         stop_embedded()
+
+
+def _dead_site_campaign(path: Path) -> Path:
+    base = f"http://127.0.0.1:{closed_port()}"
+    path.write_text(
+        f"name: dead\nmoney_site: {base}/\ntier1:\n  - url: {base}/a\n    target: {base}/m\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("TIERCRAWL_RENDER=bogus", "TIERCRAWL_RENDER: render mode 'bogus'"),
+        ("CONCURRENT_REQUESTS=abc", "the crawl could not start: invalid literal for int()"),
+    ],
+)
+def test_a_setting_that_stops_the_start_is_refused_cleanly(
+    mongo_uri: str, tmp_path: Path, setting: str, message: str
+) -> None:
+    campaign = _dead_site_campaign(tmp_path / "dead.yaml")
+    result = tiercrawl("crawl", str(campaign), "-s", setting, mongo_uri=mongo_uri)
+    assert result.returncode == 2
+    assert f"tiercrawl crawl: {message}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_dead_site_is_one_line_per_failure_without_tracebacks(
+    mongo_uri: str, tmp_path: Path
+) -> None:
+    campaign = _dead_site_campaign(tmp_path / "dead.yaml")
+    settings = setting_args(TEST_CRAWL_SETTINGS)
+    result = tiercrawl("crawl", str(campaign), *settings, mongo_uri=mongo_uri)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Gave up retrying" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "placements: 1 inconclusive" in result.stdout

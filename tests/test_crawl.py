@@ -361,6 +361,24 @@ def test_bad_spider_arguments_are_refused_cleanly(
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("spider_args", "message"),
+    [
+        (["-a", "shard=x"], "-a shard=N takes a shard number and needs -a run_id=ID"),
+        (["-a", "recheck_of=nope"], "no finished run nope"),
+    ],
+)
+def test_spider_arguments_that_stop_the_start_are_refused_cleanly(
+    mongo_uri: str, web: TestWeb, tmp_path: Path, spider_args: list[str], message: str
+) -> None:
+    campaign = blog_campaign(web, tmp_path / "start.yaml", "/best-drills")
+    result = scrapy_crawl(campaign, mongo_uri, *spider_args)
+    assert result.returncode == 1
+    assert "scrapy crawl tiers: " in result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_pages_keep_their_links_into_target_domains(
     crawl: tuple[Store, str], web: TestWeb
 ) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["CampaignError", "StoreError", "TiercrawlError", "UsageError"]
+__all__ = ["CampaignError", "StoreError", "TiercrawlError", "UsageError", "start_error"]
 
 
 class TiercrawlError(Exception):
@@ -36,3 +36,17 @@ class StoreError(TiercrawlError):
 
 class UsageError(TiercrawlError):
     """A command's arguments do not fit together."""
+
+
+def start_error(exc: BaseException) -> TiercrawlError | None:
+    """What to tell the user of ``exc``, which stopped a crawl before it started.
+
+    A ``TiercrawlError`` as it is; a ``ValueError``, which Scrapy raises for a
+    setting of the wrong type (``-s CONCURRENT_REQUESTS=abc``), as a usage
+    error; None for anything else, a bug, to be shown with its traceback.
+    """
+    if isinstance(exc, TiercrawlError):
+        return exc
+    if isinstance(exc, ValueError):
+        return UsageError(f"the crawl could not start: {exc}")
+    return None

@@ -17,6 +17,7 @@ from tiercrawl.cli._common import (
     store_uri,
 )
 from tiercrawl.core.render import RENDER_MODES
+from tiercrawl.exceptions import start_error
 
 
 def add_parser(subparsers: Any) -> None:
@@ -60,7 +61,24 @@ def _settings(args: argparse.Namespace) -> Any:
     return settings
 
 
+# Loggers of download failures: a robots.txt that could not be read, retries given up.
+_DOWNLOAD_FAILURE_LOGGERS = (
+    "scrapy.downloadermiddlewares.robotstxt",
+    "scrapy.downloadermiddlewares.retry",
+)
+
+
+def _without_traceback(record: logging.LogRecord) -> bool:
+    """Each failed page is stored with its error; the traceback of a refused
+    connection, once per dead site, would bury the progress lines."""
+    record.exc_info = None
+    record.exc_text = None
+    return True
+
+
 def _show_progress() -> None:
+    for name in _DOWNLOAD_FAILURE_LOGGERS:
+        logging.getLogger(name).addFilter(_without_traceback)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("crawl: %(message)s"))
     progress = logging.getLogger("tiercrawl.progress")
@@ -86,8 +104,13 @@ def run(args: argparse.Namespace) -> int:
     if args.render:
         spider_args["render"] = args.render
     crawler = process.create_crawler("tiers")
-    process.crawl(crawler, **spider_args)
+    failures: list[BaseException] = []
+    process.crawl(crawler, **spider_args).addErrback(
+        lambda failure: failures.append(failure.value)
+    )
     process.start()
+    if failures:
+        raise start_error(failures[0]) or failures[0]
     run_id = getattr(crawler.spider, "run_id", None)
     run_doc = store.runs.find_one({"_id": run_id}) if run_id else None
     if run_doc is None:

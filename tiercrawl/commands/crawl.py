@@ -1,36 +1,60 @@
 """``scrapy crawl``, with the campaign checked before the crawl starts.
 
 A campaign with problems is refused with one line per problem and exit code 1,
-before any request is sent and without a traceback.
+before any request is sent and without a traceback; so is a crawl that cannot
+start (a spider argument or setting that does not fit), which Scrapy would
+report with asyncio's "Task exception was never retrieved" and a traceback.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 
 from tiercrawl.campaigns import open_campaign
 from tiercrawl.core.render import RENDER_MODES
-from tiercrawl.exceptions import TiercrawlError, UsageError
+from tiercrawl.exceptions import TiercrawlError, UsageError, start_error
 from tiercrawl.store import open_store
 
 if TYPE_CHECKING:
     import argparse
+    import asyncio
 
 
 class Command(ScrapyCrawlCommand):
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        if args[:1] == ["tiers"]:
-            try:
-                self._check_arguments(opts.spargs)
-            except TiercrawlError as exc:
-                for problem in exc.problems:
-                    print(f"scrapy crawl tiers: {problem}", file=sys.stderr)
-                self.exitcode = 1
-                return
-        super().run(args, opts)
+        if args[:1] != ["tiers"]:
+            super().run(args, opts)
+            return
+        try:
+            self._check_arguments(opts.spargs)
+        except TiercrawlError as exc:
+            self._refuse(exc)
+            return
+        assert self.crawler_process
+        crawl: Any = self.crawler_process.crawl(self._create_crawler("tiers"), **opts.spargs)
+        crawl.add_done_callback(self._started_or_refused)
+        self.crawler_process.start()
+        if self.crawler_process.bootstrap_failed:
+            self.exitcode = 1
+
+    def _started_or_refused(self, crawl: asyncio.Task[None]) -> None:
+        failure = None if crawl.cancelled() else crawl.exception()
+        refusal = None if failure is None else start_error(failure)
+        if refusal is not None:
+            self._refuse(refusal)
+        elif failure is not None:
+            # A bug: shown with its traceback, as asyncio would have.
+            crawl.get_loop().call_exception_handler(
+                {"message": "the crawl failed to start", "exception": failure, "future": crawl}
+            )
+
+    def _refuse(self, exc: TiercrawlError) -> None:
+        for problem in exc.problems:
+            print(f"scrapy crawl tiers: {problem}", file=sys.stderr)
+        self.exitcode = 1
 
     def _check_arguments(self, spider_args: dict[str, str]) -> None:
         render = spider_args.get("render")

@@ -31,6 +31,7 @@ from tiercrawl.campaigns import resolve_campaign
 from tiercrawl.core.errors import error_reason
 from tiercrawl.core.render import RENDER_MODES
 from tiercrawl.core.shards import shard_pages
+from tiercrawl.exceptions import UsageError
 from tiercrawl.items import PageItem
 from tiercrawl.jobs.diff import recheck_campaign
 from tiercrawl.jobs.runs import load_shard
@@ -71,13 +72,13 @@ class TiersSpider(scrapy.Spider):
     ) -> None:
         super().__init__(**kwargs)
         if not campaign:
-            raise ValueError("the tiers spider needs -a campaign=PATH_OR_NAME")
+            raise UsageError("the tiers spider needs -a campaign=PATH_OR_NAME")
         if shard is not None and not (run_id and shard.isdigit()):
-            raise ValueError("-a shard=N takes a shard number and needs -a run_id=ID")
+            raise UsageError("-a shard=N takes a shard number and needs -a run_id=ID")
         self.campaign_ref = campaign
         self.run_id_arg = run_id
         if render is not None and render not in RENDER_MODES:
-            raise ValueError(f"-a render={render}: expected one of {', '.join(RENDER_MODES)}")
+            raise UsageError(f"-a render={render}: expected one of {', '.join(RENDER_MODES)}")
         self.render_arg = render
         # Set by `tiercrawl schedule`: crawl only this shard's sites of a run stored in MongoDB.
         self.shard = int(shard) if shard is not None else None
