@@ -116,7 +116,8 @@ class ProgressReporter:
     def from_crawler(cls, crawler: Crawler) -> ProgressReporter:
         interval = crawler.settings.getfloat("TIERCRAWL_PROGRESS_INTERVAL", 0.0)
         if interval <= 0:
-            raise NotConfigured("TIERCRAWL_PROGRESS_INTERVAL is 0")
+            # Off by setting: a bare NotConfigured, which Scrapy does not log as a warning.
+            raise NotConfigured
         reporter = cls(crawler, interval)
         crawler.signals.connect(reporter.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(reporter.spider_closed, signal=signals.spider_closed)
@@ -167,7 +168,7 @@ class GarbageCollection:
         freeze = crawler.settings.getbool("TIERCRAWL_GC_FREEZE", True)
         threshold = crawler.settings.getint("TIERCRAWL_GC_THRESHOLD", 20_000)
         if not freeze and threshold <= 0:
-            raise NotConfigured("TIERCRAWL_GC_FREEZE is off and TIERCRAWL_GC_THRESHOLD is 0")
+            raise NotConfigured  # both off by setting
         extension = cls(freeze, threshold)
         crawler.signals.connect(extension.engine_started, signal=signals.engine_started)
         return extension

@@ -306,7 +306,7 @@ class RenderMiddleware:
     def from_crawler(cls, crawler: Crawler) -> RenderMiddleware:
         config = RenderConfig.from_settings(crawler.settings)
         if config.policy.mode == "never":
-            raise NotConfigured("rendering is off (TIERCRAWL_RENDER=never)")
+            raise NotConfigured  # rendering is off by setting: nothing to warn of
         return cls(crawler, config)
 
     def process_request(self, request: scrapy.Request) -> None:
