@@ -109,6 +109,11 @@ def test_rel_tokens_are_lower_cased_and_flagged() -> None:
     assert link["ugc"]
 
 
+def test_a_link_showing_only_zero_width_characters_is_empty() -> None:
+    (link,) = _links('<p>See <a href="/x">\u200b&#8203; </a> here.</p>')
+    assert (link["anchor_text"], link["anchor_kind"]) == ("", "empty")
+
+
 def test_rel_tokens_may_be_separated_by_commas() -> None:
     ugc, sponsored = _links(
         '<a href="/a" rel="ugc, nofollow">a</a><a href="/b" rel="Sponsored,nofollow">b</a>'

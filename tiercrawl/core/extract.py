@@ -96,6 +96,7 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _WIDE_UNICODE = ("utf-16", "utf-32")
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
 _PARSER = etree.HTMLParser(
     encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True, huge_tree=True
 )
@@ -433,7 +434,8 @@ def _link_facts(
     context_chars: int,
 ) -> LinkFacts:
     attrs = link.attrs
-    anchor = text[link.start : link.end].strip()
+    # Zero-width characters are no whitespace to str.strip(), and show nothing either.
+    anchor = text[link.start : link.end].strip().strip(_INVISIBLE).strip()
     kind = "text"
     has_text = bool(anchor)
     if link.block.tag == "area":
