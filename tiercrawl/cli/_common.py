@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+from pathlib import Path
 
-from tiercrawl.exceptions import UsageError
+from tiercrawl.exceptions import TiercrawlError, UsageError
+from tiercrawl.paths import describe_os_error
 from tiercrawl.store import Store, open_store
 
-__all__ = ["add_settings_option", "add_store_option", "check_settings", "open_store_from"]
+__all__ = [
+    "add_output_option",
+    "add_settings_option",
+    "add_store_option",
+    "check_settings",
+    "open_store_from",
+    "write_output",
+]
 
 
 def add_settings_option(parser: argparse.ArgumentParser, help_text: str) -> None:
@@ -41,3 +51,35 @@ def open_store_from(args: argparse.Namespace) -> Store:
     store = open_store(store_uri(args))
     store.ensure_indexes()
     return store
+
+
+def _output_path(value: str) -> str:
+    if not value:
+        raise argparse.ArgumentTypeError("an empty path: give a file, or - for standard output")
+    return value
+
+
+def add_output_option(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    """``-o/--output PATH`` into ``args.output``, written by `write_output` (``-``: stdout)."""
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=_output_path,
+        required=required,
+        metavar="PATH",
+        help="file to write (missing directories are created), or - for stdout"
+        + ("" if required else " (the default)"),
+    )
+
+
+def write_output(path: str, text: str, what: str) -> None:
+    """Write ``text`` to ``path``, creating its directories, or to stdout for ``-``."""
+    if path == "-":
+        sys.stdout.write(text)
+        return
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8", newline="")
+    except OSError as exc:
+        raise TiercrawlError(f"{path}: cannot write the {what}: {describe_os_error(exc)}") from exc

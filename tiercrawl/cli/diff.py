@@ -21,7 +21,12 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from tiercrawl.cli._common import add_store_option, open_store_from
+from tiercrawl.cli._common import (
+    add_output_option,
+    add_store_option,
+    open_store_from,
+    write_output,
+)
 from tiercrawl.core.diff import Change
 from tiercrawl.jobs.diff import DiffPlan, changes_between
 
@@ -47,7 +52,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--from", dest="from_run", metavar="RUN", help="the older run id")
     parser.add_argument("--to", dest="to_run", metavar="RUN", help="the newer run id")
     parser.add_argument("--format", choices=FORMATS, default="text")
-    parser.add_argument("-o", "--output", metavar="PATH", help="write here instead of stdout")
+    add_output_option(parser, required=False)
     parser.add_argument("--webhook", metavar="URL", help="also POST the changes as JSON here")
     add_store_option(parser)
     parser.set_defaults(run=run)
@@ -139,12 +144,7 @@ def run(args: argparse.Namespace) -> int:
         changes = list(stream)
     finally:
         store.close()
-    text = render(args.format, plan, changes)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-    else:
-        sys.stdout.write(text)
+    write_output(args.output or "-", render(args.format, plan, changes), "diff")
     code = exit_code(summarise(changes))
     if args.webhook:
         try:

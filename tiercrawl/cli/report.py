@@ -6,18 +6,21 @@ import argparse
 import sys
 from typing import Any
 
-from tiercrawl.cli._common import add_store_option, open_store_from
+from tiercrawl.cli._common import (
+    add_output_option,
+    add_store_option,
+    open_store_from,
+    write_output,
+)
 from tiercrawl.jobs.diff import report_sections
-from tiercrawl.jobs.report import FORMATS, load_report, report_text, write_report
+from tiercrawl.jobs.report import FORMATS, load_report, report_text
 
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("report", help="write a report of the latest scored run")
     parser.add_argument("campaign", help="the campaign name")
     parser.add_argument("--format", choices=FORMATS, default="html", help="default: html")
-    parser.add_argument(
-        "-o", "--output", required=True, metavar="PATH", help="file to write, or - for stdout"
-    )
+    add_output_option(parser, required=True)
     parser.add_argument(
         "--run", dest="run_id", metavar="RUN_ID", help="report this run, not the latest scored"
     )
@@ -39,9 +42,10 @@ def run(args: argparse.Namespace) -> int:
         store.close()
     for note in data.notes:
         print(f"note: {note}", file=sys.stderr)
-    if args.output == "-":
-        sys.stdout.write(report_text(data, args.format, sections))
-        return 0
-    path = write_report(data, args.format, args.output, sections=sections)
-    print(f"{args.format} report of run {data.run['_id']} ({len(data.table)} placements): {path}")
+    write_output(args.output, report_text(data, args.format, sections), "report")
+    if args.output != "-":
+        print(
+            f"{args.format} report of run {data.run['_id']} ({len(data.table)} placements): "
+            f"{args.output}"
+        )
     return 0

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from importlib import resources
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tiercrawl.core.report import ReportData, Section, csv_text, json_text, render_html, rows
 from tiercrawl.exceptions import TiercrawlError
@@ -19,7 +18,7 @@ from tiercrawl.exceptions import TiercrawlError
 if TYPE_CHECKING:
     from tiercrawl.store import Store
 
-__all__ = ["FORMATS", "load_report", "report_text", "write_report"]
+__all__ = ["FORMATS", "load_report", "report_text"]
 
 FORMATS = ("html", "csv", "json")
 
@@ -65,15 +64,3 @@ def report_text(
     if fmt == "json":
         return json_text(data.table)
     raise TiercrawlError(f"unknown report format {fmt!r} (known: {', '.join(FORMATS)})")
-
-
-def write_report(data: ReportData, fmt: str, path: str | Path, **options: Any) -> Path:
-    """Write the report to ``path`` (``-``: standard output is the caller's job)."""
-    target = Path(path)
-    text = report_text(data, fmt, **options)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8", newline="")
-    except OSError as exc:
-        raise TiercrawlError(f"{path}: cannot write the report: {exc.strerror}") from exc
-    return target

@@ -1,0 +1,62 @@
+"""Bad input to the commands: a message naming the problem and a non-zero exit, no traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.test_diff_job import CAMPAIGN, add_run, mongo_uri_of, put
+from tiercrawl.cli import main
+from tiercrawl.store import Store
+
+# Nothing listens there: a command that got as far as connecting would fail differently.
+UNUSED_STORE = "mongodb://127.0.0.1:9/unused"
+
+
+@pytest.fixture
+def diffable(store: Store) -> str:
+    """A store holding two runs of ``CAMPAIGN`` with one change between them; its URI."""
+    add_run(store, "a", 1)
+    add_run(store, "b", 2)
+    put(store, "a", {"p1": "live"})
+    put(store, "b", {"p1": "missing"})
+    return mongo_uri_of(store)
+
+
+def test_diff_output_goes_where_report_output_goes(
+    diffable: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["diff", CAMPAIGN, "--mongo-uri", diffable, "-o", "new/dir/diff.txt"]) == 4
+    assert (tmp_path / "new/dir/diff.txt").read_text(encoding="utf-8").startswith("jobs: a -> b")
+    capsys.readouterr()
+
+    assert main(["diff", CAMPAIGN, "--mongo-uri", diffable, "-o", "-"]) == 4
+    assert capsys.readouterr().out.startswith("jobs: a -> b")
+    assert not (tmp_path / "-").exists()
+
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    assert main(["diff", CAMPAIGN, "--mongo-uri", diffable, "-o", "a-file/diff.txt"]) == 1
+    assert capsys.readouterr().err == (
+        "tiercrawl diff: a-file/diff.txt: cannot write the diff: a-file is not a directory\n"
+    )
+    assert main(["diff", CAMPAIGN, "--mongo-uri", diffable, "-o", "a-file/deeper/diff.txt"]) == 1
+    assert "a-file is not a directory" in capsys.readouterr().err
+    assert main(["diff", CAMPAIGN, "--mongo-uri", diffable, "-o", "new"]) == 1
+    assert capsys.readouterr().err == (
+        "tiercrawl diff: new: cannot write the diff: new is a directory\n"
+    )
+
+
+@pytest.mark.parametrize("command", ["diff", "report"])
+def test_an_empty_output_path_is_a_usage_error(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([command, CAMPAIGN, "--mongo-uri", UNUSED_STORE, "-o", ""])
+    assert exited.value.code == 2
+    assert "argument -o/--output: an empty path" in capsys.readouterr().err
