@@ -60,3 +60,64 @@ def test_an_empty_output_path_is_a_usage_error(
         main([command, CAMPAIGN, "--mongo-uri", UNUSED_STORE, "-o", ""])
     assert exited.value.code == 2
     assert "argument -o/--output: an empty path" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("notaurl", "not an absolute http(s) URL"),
+        ("file:///tmp/x", "not an absolute http(s) URL"),
+        ("data:,hello", "not an absolute http(s) URL"),
+        ("ftp://127.0.0.1/", "not an absolute http(s) URL"),
+        ("http:///hook", "no host"),
+        ("http://127.0.0.1:abc/", "the port must be a number from 1 to 65535"),
+        ("http://127.0.0.1:99999/", "the port must be a number from 1 to 65535"),
+        ("http://[::1/", "not a valid URL"),
+    ],
+)
+def test_a_bad_webhook_is_refused_before_the_diff(
+    url: str, problem: str, store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The store has no run: had the diff started, it would fail with another message.
+    assert main(["diff", CAMPAIGN, "--mongo-uri", mongo_uri_of(store), "--webhook", url]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"tiercrawl diff: --webhook {url}: {problem}\n"
+    assert captured.out == ""
+
+
+@pytest.mark.parametrize(
+    ("node", "problem"),
+    [
+        ("http://127.0.0.1:99999/", "the port must be a number from 1 to 65535"),
+        ("http://[::1/", "not a valid URL"),
+        ("127.0.0.1:6800", "not an absolute http(s) URL"),
+    ],
+)
+def test_a_bad_node_is_a_usage_error(
+    node: str, problem: str, mongo_uri: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = "http://127.0.0.1:6800/"
+    for command in (["schedule", CAMPAIGN], ["status"]):
+        code = main([*command, "--node", good, "--node", node, "--mongo-uri", mongo_uri])
+        assert code == 2
+        assert capsys.readouterr().err == (
+            f"tiercrawl {command[0]}: --node {node}: {problem}: "
+            "a Scrapyd node is an http(s) URL, e.g. http://host:6800/\n"
+        )
+    assert (
+        main(
+            ["schedule", CAMPAIGN, "--node", good, "--node", good + "/", "--mongo-uri", mongo_uri]
+        )
+        == 2
+    )
+    assert "given twice" in capsys.readouterr().err
+
+
+def test_a_node_password_is_not_shown_when_its_url_is_bad(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    node = "http://ops:s3cret@127.0.0.1:0/"
+    assert main(["schedule", CAMPAIGN, "--node", node, "--mongo-uri", UNUSED_STORE]) == 2
+    err = capsys.readouterr().err
+    assert "s3cret" not in err
+    assert "--node http://***@127.0.0.1:0/: the port must be" in err

@@ -19,6 +19,7 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 from urllib.request import Request, urlopen
 
+from tiercrawl.core.urls import hide_credentials, http_url_problem
 from tiercrawl.exceptions import TiercrawlError
 
 __all__ = ["ScrapydError", "ScrapydNode"]
@@ -44,12 +45,15 @@ class ScrapydNode:
     def from_url(cls, url: str, env: Mapping[str, str] | None = None) -> ScrapydNode:
         """Parse ``http(s)://[user:pass@]host[:port][/prefix]``; the environment fills in credentials."""
         env = os.environ if env is None else env
-        parts = urlsplit(url.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        problem = http_url_problem(url)
+        if problem:
             raise ScrapydError(
-                f"{url!r}: a Scrapyd node is an http(s) URL, e.g. http://host:6800/"
+                f"{hide_credentials(url)}: {problem}: "
+                "a Scrapyd node is an http(s) URL, e.g. http://host:6800/"
             )
-        host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+        parts = urlsplit(url.strip())
+        hostname = str(parts.hostname)  # there is one: http_url_problem checked
+        host = hostname if ":" not in hostname else f"[{hostname}]"
         netloc = f"{host}:{parts.port}" if parts.port else host
         bare = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/") + "/", "", ""))
         username = unquote(parts.username) if parts.username else env.get(USERNAME_ENV)

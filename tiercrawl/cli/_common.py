@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tiercrawl.exceptions import TiercrawlError, UsageError
 from tiercrawl.paths import describe_os_error
+from tiercrawl.scrapyd import ScrapydError, ScrapydNode
 from tiercrawl.store import Store, open_store
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "add_store_option",
     "check_settings",
     "open_store_from",
+    "scrapyd_nodes",
     "write_output",
 ]
 
@@ -83,3 +85,20 @@ def write_output(path: str, text: str, what: str) -> None:
         target.write_text(text, encoding="utf-8", newline="")
     except OSError as exc:
         raise TiercrawlError(f"{path}: cannot write the {what}: {describe_os_error(exc)}") from exc
+
+
+def scrapyd_nodes(urls: list[str]) -> list[ScrapydNode]:
+    """The ``--node`` URLs as nodes; each bad or repeated one is a usage error, all at once."""
+    nodes: list[ScrapydNode] = []
+    problems: list[str] = []
+    for url in urls:
+        try:
+            nodes.append(ScrapydNode.from_url(url))
+        except ScrapydError as exc:
+            problems.append(f"--node {exc}")
+    seen = [node.url for node in nodes]
+    twice = sorted({url for url in seen if seen.count(url) > 1})
+    problems += [f"--node {url} is given twice" for url in twice]
+    if problems:
+        raise UsageError("bad --node", problems)
+    return nodes

@@ -28,6 +28,8 @@ from tiercrawl.cli._common import (
     write_output,
 )
 from tiercrawl.core.diff import Change
+from tiercrawl.core.urls import http_url_problem
+from tiercrawl.exceptions import UsageError
 from tiercrawl.jobs.diff import DiffPlan, changes_between
 
 __all__ = ["EXIT_ALERTS", "EXIT_CONFIRMED", "EXIT_WEBHOOK", "add_parser", "run"]
@@ -138,6 +140,10 @@ def _text(plan: DiffPlan, changes: Sequence[Change]) -> str:
 def run(args: argparse.Namespace) -> int:
     from tiercrawl.webhook import WebhookError, deliver
 
+    # Refused before the diff: a webhook found bad at the end would lose the run's alert.
+    problem = args.webhook and http_url_problem(args.webhook)
+    if problem:
+        raise UsageError(f"--webhook {args.webhook}: {problem}")
     store = open_store_from(args)
     try:
         plan, stream = changes_between(store, args.campaign, args.from_run, args.to_run)

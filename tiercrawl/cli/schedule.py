@@ -18,6 +18,7 @@ from tiercrawl.cli._common import (
     add_store_option,
     check_settings,
     open_store_from,
+    scrapyd_nodes,
     store_uri,
 )
 from tiercrawl.cli.campaign import push_campaign
@@ -55,15 +56,6 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def _nodes(urls: list[str]) -> list[ScrapydNode]:
-    nodes = [ScrapydNode.from_url(url) for url in urls]
-    seen = [node.url for node in nodes]
-    twice = sorted({url for url in seen if seen.count(url) > 1})
-    if twice:
-        raise UsageError("duplicate nodes", [f"--node {url} is given twice" for url in twice])
-    return nodes
-
-
 def run(args: argparse.Namespace) -> int:
     from tiercrawl.spiders.tiers import new_run_id
 
@@ -73,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
             "schedule needs the MongoDB the nodes share: give --mongo-uri or set "
             "TIERCRAWL_MONGO_URI (each node's TIERCRAWL_MONGO_URI must name the same database)"
         )
-    nodes = _nodes(args.node)
+    nodes = scrapyd_nodes(args.node)
     campaign, store = open_campaign(args.campaign, lambda: open_store_from(args))
     if is_campaign_file(args.campaign):
         push_campaign(store, campaign)

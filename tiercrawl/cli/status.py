@@ -12,7 +12,7 @@ import argparse
 import time
 from typing import TYPE_CHECKING, Any
 
-from tiercrawl.cli._common import add_store_option, open_store_from
+from tiercrawl.cli._common import add_store_option, open_store_from, scrapyd_nodes
 from tiercrawl.core.campaign import campaign_from_dict
 from tiercrawl.core.shards import SHARD_DONE, shard_pages
 from tiercrawl.exceptions import TiercrawlError
@@ -145,8 +145,8 @@ def _show(store: Store, run: dict[str, Any], states: dict[int, str]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    given = {node.url: node for node in scrapyd_nodes(args.node)}
     store = open_store_from(args)
-    given = {node.url: node for node in map(ScrapydNode.from_url, args.node)}
     deadline = time.monotonic() + (args.wait or 0)
     run_doc = _find_run(store, args.run_id, args.campaign)
     while True:

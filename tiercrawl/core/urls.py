@@ -17,6 +17,8 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlparse, urlsplit, urlu
 import tldextract
 
 __all__ = [
+    "hide_credentials",
+    "http_url_problem",
     "is_http_url",
     "match_domain",
     "match_key",
@@ -44,6 +46,36 @@ def is_http_url(url: str) -> bool:
     except ValueError:
         return False
     return parts.scheme.lower() in _DEFAULT_PORTS and bool(parts.hostname)
+
+
+def http_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be requested as an absolute http(s) URL with a host and port; None if it can."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # an unclosed "[" of an IPv6 address
+        return "not a valid URL"
+    if parts.scheme.lower() not in _DEFAULT_PORTS:
+        return "not an absolute http(s) URL"
+    if not parts.hostname:
+        return "no host"
+    try:
+        port_ok = parts.port != 0
+    except ValueError:  # not a number, or out of range
+        port_ok = False
+    return None if port_ok else "the port must be a number from 1 to 65535"
+
+
+def hide_credentials(url: str) -> str:
+    """``url`` with its credentials shown as ``***``: everything up to the last "@" before the query.
+
+    The last "@", and not only within the host part: a password with an
+    unescaped "@" or "/" must not show in part.
+    """
+    scheme, sep, rest = url.partition("://")
+    before_query, query_sep, query = rest.partition("?")
+    if "@" in before_query:
+        before_query = "***@" + before_query.rpartition("@")[2]
+    return f"{scheme}{sep}{before_query}{query_sep}{query}"
 
 
 def resolve(href: str, base: str) -> str | None:
