@@ -85,6 +85,15 @@ def test_a_bad_webhook_is_refused_before_the_diff(
     assert captured.out == ""
 
 
+def test_binary_weights_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    weights = tmp_path / "weights.json"
+    weights.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    assert main(["score", CAMPAIGN, "--mongo-uri", UNUSED_STORE, "--weights", str(weights)]) == 1
+    assert capsys.readouterr().err == (
+        f"tiercrawl score: {weights}: cannot read weights: not UTF-8 text\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("node", "problem"),
     [

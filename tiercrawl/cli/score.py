@@ -49,6 +49,8 @@ def read_weights(path: str) -> dict[str, Any]:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise TiercrawlError(f"{path}: cannot read weights: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise TiercrawlError(f"{path}: cannot read weights: not UTF-8 text") from exc
     try:
         data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
