@@ -130,3 +130,32 @@ def test_a_node_password_is_not_shown_when_its_url_is_bad(
     err = capsys.readouterr().err
     assert "s3cret" not in err
     assert "--node http://***@127.0.0.1:0/: the port must be" in err
+
+
+@pytest.mark.parametrize("home", ["a-file", "a-file/below", "/proc/no-such-dir"])
+def test_an_unusable_tiercrawl_home_is_named(
+    home: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TIERCRAWL_HOME", home)
+    monkeypatch.delenv("TIERCRAWL_MONGO_URI", raising=False)
+    assert main(["status"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("tiercrawl status: TIERCRAWL_HOME: cannot keep the embedded store in ")
+    assert "a-file is not a directory" in err or "No such file or directory" in err
+
+
+def test_the_demo_names_an_unusable_tiercrawl_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    monkeypatch.setenv("TIERCRAWL_HOME", str(tmp_path / "a-file"))
+    assert main(["demo"]) == 1
+    assert capsys.readouterr().err == (
+        f"tiercrawl demo: {tmp_path}/a-file/demo: cannot create the demo directory: "
+        f"{tmp_path}/a-file is not a directory\n"
+    )

@@ -13,6 +13,8 @@ from typing import Any
 
 from tiercrawl.cli._common import add_store_option
 from tiercrawl.core.render import RENDER_MODES
+from tiercrawl.exceptions import TiercrawlError
+from tiercrawl.paths import describe_os_error
 from tiercrawl.store import default_home
 
 
@@ -37,7 +39,12 @@ def run(args: argparse.Namespace) -> int:
     from tiercrawl.demo.web import DemoWeb
 
     output: Path = args.output or default_home() / "demo"
-    output.mkdir(parents=True, exist_ok=True)
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TiercrawlError(
+            f"{output}: cannot create the demo directory: {describe_os_error(exc)}"
+        ) from exc
     store_args = ["--mongo-uri", args.mongo_uri] if args.mongo_uri else []
     with DemoWeb() as web:
         campaign = output / "acme-demo.yaml"

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tiercrawl.exceptions import StoreError
+from tiercrawl.paths import describe_os_error
 
 __all__ = ["default_home", "embedded_uri", "start_server", "stop_embedded"]
 
@@ -66,8 +67,14 @@ def embedded_uri(home: Path | None = None) -> str:
                     "no MongoDB URI given and the embedded store is not installed: "
                     "set TIERCRAWL_MONGO_URI or install tiercrawl[embedded]"
                 )
-            data_dir.mkdir(parents=True, exist_ok=True)
-            running = _servers[data_dir] = _spawn(data_dir)
+            try:
+                data_dir.mkdir(parents=True, exist_ok=True)
+                running = _servers[data_dir] = _spawn(data_dir)
+            except OSError as exc:
+                raise StoreError(
+                    f"TIERCRAWL_HOME: cannot keep the embedded store in {data_dir}: "
+                    f"{describe_os_error(exc)} (set TIERCRAWL_HOME to a writable directory)"
+                ) from exc
         return running[1]
 
 
