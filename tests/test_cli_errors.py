@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import ROOT
 from tests.test_diff_job import CAMPAIGN, add_run, mongo_uri_of, put
 from tiercrawl.cli import main
 from tiercrawl.store import Store
@@ -147,6 +150,35 @@ def test_an_unusable_tiercrawl_home_is_named(
     err = capsys.readouterr().err
     assert err.startswith("tiercrawl status: TIERCRAWL_HOME: cannot keep the embedded store in ")
     assert "a-file is not a directory" in err or "No such file or directory" in err
+
+
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    links = "".join(f'<p><a href="/p{i}">post {i}</a></p>' for i in range(5000))
+    page.write_text(f"<html><body>{links}</body></html>", encoding="utf-8")
+    extract = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tiercrawl.cli",
+            "extract",
+            str(page),
+            "--url",
+            "http://127.0.0.1/",
+        ],
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    stdout, stderr = extract.stdout, extract.stderr
+    assert stdout is not None
+    assert stderr is not None
+    assert stdout.readline().startswith(b'{"source_url"')
+    stdout.close()  # as `| head -1` does
+    with stderr:
+        assert extract.wait(timeout=60) == 141
+        assert stderr.read() == b""
 
 
 def test_the_demo_names_an_unusable_tiercrawl_home(

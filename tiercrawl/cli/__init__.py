@@ -2,13 +2,16 @@
 
 Each subcommand is a module of this package with ``add_parser(subparsers)``
 and ``run(args) -> int``. Exit codes: 0 success, 1 a ``TiercrawlError`` (one
-message per problem on stderr), 2 a usage error (argparse's convention).
+message per problem on stderr), 2 a usage error (argparse's convention), 130
+interrupted, 141 the reader of stdout went away (``| head``), as for a tool
+that SIGPIPE ended.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -16,6 +19,8 @@ from tiercrawl import __version__
 from tiercrawl.exceptions import TiercrawlError, UsageError
 
 __all__ = ["main"]
+
+_EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 
 # Subcommand modules, in the order ``--help`` lists them.
 COMMANDS = [
@@ -46,7 +51,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.run(args))
+        code = int(args.run(args))
+        # Flushed here, where a closed pipe can still be handled.
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # Quiet, as Unix tools are. Python's docs (signal, "Note on SIGPIPE"): point stdout
+        # at devnull, or the flush at exit fails on the closed pipe again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return _EXIT_BROKEN_PIPE
     except UsageError as exc:
         for problem in exc.problems:
             print(f"tiercrawl {args.command}: {problem}", file=sys.stderr)
