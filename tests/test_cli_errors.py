@@ -181,6 +181,25 @@ def test_output_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
         assert stderr.read() == b""
 
 
+@pytest.mark.parametrize(
+    ("uri", "shown", "reason"),
+    [
+        ("mongodb://u:p@ss@127.0.0.1:1/", "mongodb://***@127.0.0.1:1/", "must be escaped"),
+        ("http://127.0.0.1:1/", "http://127.0.0.1:1/", "Invalid URI scheme"),
+        ("mongodb://127.0.0.1:1/a$b", "mongodb://127.0.0.1:1/a$b", "Bad database name"),
+        ("mongodb://127.0.0.1:1/a%5Cb", "mongodb://127.0.0.1:1/a%5Cb", "database names cannot"),
+        ("mongodb://127.0.0.1:99999/", "mongodb://127.0.0.1:99999/", "Port must be"),
+    ],
+)
+def test_a_malformed_mongodb_uri_is_reported_as_such(
+    uri: str, shown: str, reason: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["status", "--mongo-uri", uri]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"tiercrawl status: invalid MongoDB URI {shown}: "), err
+    assert reason in err
+
+
 def test_the_demo_names_an_unusable_tiercrawl_home(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

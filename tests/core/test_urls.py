@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tiercrawl.core.urls import match_domain, registered_domain, resolve, resolve_link, same_target
+from tiercrawl.core.urls import (
+    hide_credentials,
+    match_domain,
+    registered_domain,
+    resolve,
+    resolve_link,
+    same_target,
+)
 
 BASES = [
     "https://blog.example.co.uk/reviews/best-drills?ref=feed#top",
@@ -113,3 +120,19 @@ def test_match_domain_ignores_www() -> None:
 )
 def test_blogs_on_shared_hosts_are_sites_of_their_own(url: str, domain: str) -> None:
     assert registered_domain(url) == domain
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("mongodb://u:p@127.0.0.1/db", "mongodb://***@127.0.0.1/db"),
+        ("mongodb://u:p@ss@127.0.0.1:1/", "mongodb://***@127.0.0.1:1/"),
+        (
+            "mongodb://u:pa/ss@127.0.0.1/db?authSource=admin",
+            "mongodb://***@127.0.0.1/db?authSource=admin",
+        ),
+        ("http://127.0.0.1:6800/", "http://127.0.0.1:6800/"),
+    ],
+)
+def test_credentials_are_hidden_whole(url: str, shown: str) -> None:
+    assert hide_credentials(url) == shown

@@ -23,6 +23,7 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError, OperationFailure, PyMongoError
 
 from tiercrawl.core.batching import batches
+from tiercrawl.core.urls import hide_credentials
 from tiercrawl.exceptions import StoreError
 from tiercrawl.store.embedded import embedded_uri
 
@@ -107,31 +108,26 @@ def _duplicates(exc: BulkWriteError) -> list[int]:
     return [error["index"] for error in errors]
 
 
-def _database_name(uri: str) -> str:
-    name = pymongo.uri_parser.parse_uri(uri).get("database")
-    return name or "tiercrawl"
-
-
 def open_store(uri: str | None = None, *, home: Path | None = None) -> Store:
     """Open the store at ``uri``, ``TIERCRAWL_MONGO_URI``, or the embedded one."""
     uri = uri or os.environ.get("TIERCRAWL_MONGO_URI") or embedded_uri(home)
     try:
+        # Parses the URI and names the database without connecting: InvalidURI,
+        # ConfigurationError, InvalidName (all PyMongoError) or ValueError (a port).
         client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
             uri, serverSelectionTimeoutMS=10_000, tz_aware=True
         )
-        client.admin.command("ping")
+        database = client.get_default_database("tiercrawl").name
     except (PyMongoError, ValueError) as exc:
+        raise StoreError(f"invalid MongoDB URI {hide_credentials(uri)}: {exc}") from exc
+    try:
+        client.admin.command("ping")
+    except PyMongoError as exc:
+        client.close()
         # pymongo appends its topology description: keep the first, readable part.
         reason = str(exc).split(" (configured timeouts", 1)[0]
-        raise StoreError(f"cannot reach MongoDB at {_redacted(uri)}: {reason}") from exc
-    return Store(client, _database_name(uri))
-
-
-def _redacted(uri: str) -> str:
-    scheme, sep, rest = uri.partition("://")
-    if "@" in rest:
-        rest = "***@" + rest.split("@", 1)[1]
-    return f"{scheme}{sep}{rest}"
+        raise StoreError(f"cannot reach MongoDB at {hide_credentials(uri)}: {reason}") from exc
+    return Store(client, database)
 
 
 class Store:
