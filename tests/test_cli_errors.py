@@ -200,6 +200,39 @@ def test_a_malformed_mongodb_uri_is_reported_as_such(
     assert reason in err
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["extract", "page.html", "--url", "http://127.0.0.1/", "--context-chars", "-5"],
+            "argument --context-chars: must be 0 or more, not -5",
+        ),
+        (
+            ["extract", "page.html", "--url", "http://127.0.0.1/", "--context-chars", "x"],
+            "argument --context-chars: not a whole number: 'x'",
+        ),
+        (["status", "--wait", "-1"], "argument --wait: must be 0 or more, not -1"),
+        (["status", "--wait", "nan"], "argument --wait: must be 0 or more, not nan"),
+    ],
+)
+def test_negative_numbers_are_refused(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_diff_of_a_run_with_itself_is_refused(
+    diffable: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["diff", CAMPAIGN, "--from", "b", "--to", "b", "--mongo-uri", diffable]) == 2
+    assert capsys.readouterr().err == (
+        "tiercrawl diff: --from and --to are the same run, b: nothing to compare\n"
+    )
+
+
 def test_the_demo_names_an_unusable_tiercrawl_home(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

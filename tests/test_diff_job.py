@@ -205,7 +205,7 @@ def test_cli_text_and_csv(store: Store, capsys: pytest.CaptureFixture[str]) -> N
         ("recovered", "p2", "missing", "live"),
         ("new", "p3", "", "live"),
     ]
-    assert main(["diff", CAMPAIGN, "--to", "a", "--from", "a", "--mongo-uri", uri]) == 0
+    assert main(["diff", CAMPAIGN, "--to", "b", "--from", "a", "--mongo-uri", uri]) == 4
 
 
 def test_report_gets_a_changes_section_when_an_earlier_run_exists(store: Store) -> None:

@@ -5,18 +5,24 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from tiercrawl.exceptions import TiercrawlError, UsageError
 from tiercrawl.paths import describe_os_error
 from tiercrawl.scrapyd import ScrapydError, ScrapydNode
 from tiercrawl.store import Store, open_store
 
+_Number = TypeVar("_Number", int, float)
+
 __all__ = [
     "add_output_option",
     "add_settings_option",
     "add_store_option",
     "check_settings",
+    "non_negative_float",
+    "non_negative_int",
     "open_store_from",
     "scrapyd_nodes",
     "write_output",
@@ -102,3 +108,23 @@ def scrapyd_nodes(urls: list[str]) -> list[ScrapydNode]:
     if problems:
         raise UsageError("bad --node", problems)
     return nodes
+
+
+def _non_negative(text: str, parse: Callable[[str], _Number], kind: str) -> _Number:
+    try:
+        value = parse(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not {kind}: {text!r}") from None
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse ``type``: a whole number, 0 or more."""
+    return _non_negative(text, int, "a whole number")
+
+
+def non_negative_float(text: str) -> float:
+    """An argparse ``type``: a number, 0 or more."""
+    return _non_negative(text, float, "a number")

@@ -144,6 +144,8 @@ def run(args: argparse.Namespace) -> int:
     problem = args.webhook and http_url_problem(args.webhook)
     if problem:
         raise UsageError(f"--webhook {args.webhook}: {problem}")
+    if args.from_run is not None and args.from_run == args.to_run:
+        raise UsageError(f"--from and --to are the same run, {args.to_run}: nothing to compare")
     store = open_store_from(args)
     try:
         plan, stream = changes_between(store, args.campaign, args.from_run, args.to_run)

@@ -14,6 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from tiercrawl.cli._common import non_negative_int
 from tiercrawl.core.extract import extract_page
 from tiercrawl.core.urls import is_http_url
 from tiercrawl.exceptions import TiercrawlError, UsageError
@@ -30,7 +31,7 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--context-chars",
-        type=int,
+        type=non_negative_int,
         default=300,
         metavar="N",
         help="about how many characters of text around each link to keep (default: 300)",

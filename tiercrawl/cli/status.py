@@ -12,7 +12,12 @@ import argparse
 import time
 from typing import TYPE_CHECKING, Any
 
-from tiercrawl.cli._common import add_store_option, open_store_from, scrapyd_nodes
+from tiercrawl.cli._common import (
+    add_store_option,
+    non_negative_float,
+    open_store_from,
+    scrapyd_nodes,
+)
 from tiercrawl.core.campaign import campaign_from_dict
 from tiercrawl.core.shards import SHARD_DONE, shard_pages
 from tiercrawl.exceptions import TiercrawlError
@@ -41,7 +46,7 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--wait",
-        type=float,
+        type=non_negative_float,
         default=None,
         metavar="SECONDS",
         help="wait up to SECONDS for the run to finish or fail",
