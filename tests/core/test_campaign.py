@@ -191,6 +191,34 @@ def test_tier2_section_optional_and_null_anchor(tmp_path: Path) -> None:
             "c.yaml:5: tier1[0].target: 'mailto:x@acme.example/' is not an http(s) URL",
         ),
         (
+            MINIMAL.replace("url: https://blog.example.org/a", "url: http://127.0.0.1:99999/a"),
+            (
+                "c.yaml:4: tier1[0].url: 'http://127.0.0.1:99999/a' is not a valid http(s) URL: "
+                "the port '99999' is not a number from 1 to 65535"
+            ),
+        ),
+        (
+            MINIMAL.replace("url: https://blog.example.org/a", "url: http://127.0.0.1:abc/a"),
+            "c.yaml:4: tier1[0].url: 'http://127.0.0.1:abc/a' is not a valid http(s) URL: the port",
+        ),
+        (
+            MINIMAL.replace("url: https://blog.example.org/a", "url: http://127.0.0.1 x:9/a"),
+            (
+                "c.yaml:4: tier1[0].url: 'http://127.0.0.1 x:9/a' is not a valid http(s) URL: "
+                "it contains whitespace or a control character"
+            ),
+        ),
+        (
+            MINIMAL.replace(
+                "url: https://blog.example.org/a", 'url: "http://127.0.0.1:9/a\\x01\\nb"'
+            ),
+            "c.yaml:4: tier1[0].url: 'http://127.0.0.1:9/a\\x01\\nb' is not a valid http(s) URL",
+        ),
+        (
+            MINIMAL.replace("target: https://acme.example/", "target: https://acme..example/"),
+            "c.yaml:5: tier1[0].target: 'https://acme..example/' is not a valid http(s) URL: the host",
+        ),
+        (
             MINIMAL
             + "tier2:\n  - url: https://forum.example.net/1\n    target: https://blog.example.org/b\n",
             "c.yaml:8: tier2[0].target: 'https://blog.example.org/b' is not a tier-1 url",
@@ -341,6 +369,23 @@ ROW1 = "1,https://blog.example.org/a,https://acme.example/,\n"
 def test_csv_problem(tmp_path: Path, text: str, expected: str) -> None:
     problems = _problems(_write(tmp_path, text, "c.csv"))
     assert any(p.startswith(f"{tmp_path}/{expected}") for p in problems), problems
+
+
+def test_csv_nul_in_a_url(tmp_path: Path) -> None:
+    text = HEADER + ROW1 + "1,https://blog.example.org/\x00b,https://acme.example/,\n"
+    assert _problems(_write(tmp_path, text, "c.csv")) == [
+        (
+            f"{tmp_path / 'c.csv'}:3: url: 'https://blog.example.org/\\x00b' is not a valid "
+            "http(s) URL: it contains whitespace or a control character"
+        )
+    ]
+
+
+def test_csv_money_site_is_inferred_from_valid_targets_only(tmp_path: Path) -> None:
+    text = HEADER + ROW1 + "1,https://blog.example.org/b,https://acme .example.org/,\n"
+    problems = _problems(_write(tmp_path, text, "c.csv"))
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"{tmp_path / 'c.csv'}:3: target: 'https://acme .example.org/'")
 
 
 def test_csv_lines_count_quoted_newlines(tmp_path: Path) -> None:

@@ -6,6 +6,8 @@ import pytest
 
 from tiercrawl.core.urls import (
     hide_credentials,
+    http_url_problem,
+    is_http_url,
     match_domain,
     registered_domain,
     resolve,
@@ -136,3 +138,67 @@ def test_blogs_on_shared_hosts_are_sites_of_their_own(url: str, domain: str) -> 
 )
 def test_credentials_are_hidden_whole(url: str, shown: str) -> None:
     assert hide_credentials(url) == shown
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.com",
+        "HTTP://Example.COM./a/b;p?q=1#f",
+        "http://u:p@blog.example.org:8080/a",
+        "http://127.0.0.1:65535/",
+        "http://h:/a",  # an empty port is the default one
+        "http://[::1]:8080/x/",
+        "http://bücher.de/buch",
+        "http://xn--bcher-kva.de/buch",
+        "http://हिन्दी.भारत/",
+        "http://a_b.example/",
+        " https://example.com/padded ",
+        "https://example.com/ünï?q=ä",
+    ],
+)
+def test_valid_http_urls(url: str) -> None:
+    assert http_url_problem(url) is None
+    assert is_http_url(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("ftp://files.example.com/", "not an http(s) URL"),
+        ("blog.example.org/a", "not an http(s) URL"),
+        ("http:no-host", "not an http(s) URL"),
+        ("http://[::1/broken", "not an http(s) URL"),
+        ("http://127.0.0.1:99999/a", "the port '99999' is not a number from 1 to 65535"),
+        ("http://127.0.0.1:abc/a", "the port 'abc' is not a number from 1 to 65535"),
+        ("http://127.0.0.1:0/a", "the port '0' is not a number from 1 to 65535"),
+        ("http://h:٩/", "the port '٩' is not a number from 1 to 65535"),
+        ("http://[::1]x/", "the port 'x' is not a number from 1 to 65535"),
+        ("http://127.0.0.1 x:9/a", "it contains whitespace or a control character"),
+        ("http://127.0.0.1:9/a\x01\nb", "it contains whitespace or a control character"),
+        ("http://127.0.0.1:9/a\nb", "it contains whitespace or a control character"),
+        ("http://exa\x00mple.com/", "it contains whitespace or a control character"),
+        ("https://example.com/a b", "it contains whitespace or a control character"),
+        ("https://example.com/a\u00a0b", "it contains whitespace or a control character"),
+        ("http://a..b/", "the host 'a..b' is not valid"),
+        ("http://./", "the host '.' is not valid"),
+        ("http://a%20b/", "the host 'a%20b' is not valid"),
+        ("http://999.1.1.1/", "the host '999.1.1.1' is not valid"),
+        ("http://a<b>.example/", "the host 'a<b>.example' is not valid"),
+        ("http://😀.example/", "the host '😀.example' is not valid"),
+        ("http://" + "a" * 64 + ".example/", "the host 'aaaa"),
+    ],
+)
+def test_invalid_http_urls(url: str, problem: str) -> None:
+    found = http_url_problem(url)
+    assert found is not None
+    assert found.removeprefix("not a valid http(s) URL: ").startswith(problem)
+    assert not is_http_url(url)
+
+
+def test_links_are_resolved_even_where_no_request_could_be_sent() -> None:
+    # A link is a fact about its page: a space or a bad port does not hide it.
+    assert resolve("/a b", "https://example.com/") == "https://example.com/a b"
+    assert resolve("http://example.com:99999/", "https://example.com/") == (
+        "http://example.com:99999/"
+    )

@@ -19,7 +19,13 @@ from typing import Any, NoReturn
 
 import yaml
 
-from tiercrawl.core.urls import is_http_url, match_domain, match_key, registered_domain
+from tiercrawl.core.urls import (
+    http_url_problem,
+    is_http_url,
+    match_domain,
+    match_key,
+    registered_domain,
+)
 from tiercrawl.exceptions import CampaignError
 
 __all__ = ["NAME_PATTERN", "Campaign", "Entry", "campaign_from_dict", "load_campaign"]
@@ -310,7 +316,9 @@ def _site_domain(url: str) -> str:
 
 def _infer_money_site(data: dict[str, Any], report: _Report) -> None:
     """The money site of a CSV campaign: the one registered domain of its tier-1 targets."""
-    domains = sorted({_site_domain(e.get("target", "")) for e in data["tier1"]} - {""})
+    # A target that is no valid URL is reported as such, and names no site.
+    targets = [entry.get("target", "") for entry in data["tier1"]]
+    domains = sorted({_site_domain(target) for target in targets if is_http_url(target)})
     if len(domains) == 1:
         report.override(data, "money_site", f"https://{domains[0]}/", "the tier-1 targets' domain")
     elif domains:
@@ -403,8 +411,9 @@ def _text(data: Mapping[str, Any], path: _Path, report: _Report) -> str | None:
 
 def _url(data: Mapping[str, Any], path: _Path, report: _Report) -> str | None:
     url = _text(data, path, report)
-    if url is not None and not is_http_url(url):
-        report.add(path, f"{url!r} is not an http(s) URL")
+    problem = None if url is None else http_url_problem(url)
+    if problem:
+        report.add(path, f"{url!r} is {problem}")
         return None
     return url
 

@@ -10,9 +10,19 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from contextlib import suppress
 from functools import lru_cache
-from urllib.parse import parse_qsl, urlencode, urljoin, urlparse, urlsplit, urlunparse, urlunsplit
+from urllib.parse import (
+    SplitResult,
+    parse_qsl,
+    urlencode,
+    urljoin,
+    urlparse,
+    urlsplit,
+    urlunparse,
+    urlunsplit,
+)
 
 import tldextract
 
@@ -39,30 +49,86 @@ _extract = tldextract.TLDExtract(
 )
 
 
-def is_http_url(url: str) -> bool:
-    """Whether ``url`` is an absolute http(s) URL with a host."""
+def _http_parts(url: str) -> SplitResult | None:
+    """``url`` split, if it is an absolute http(s) URL with a host; None otherwise."""
     try:
         parts = urlsplit(url.strip())
+    except ValueError:  # an unbalanced or invalid [IPv6] literal
+        return None
+    return parts if parts.scheme.lower() in _DEFAULT_PORTS and parts.hostname else None
+
+
+# Whitespace and control characters: urlsplit silently drops tabs and newlines,
+# so what is requested would differ from what is written; no URL holds the
+# others unescaped.
+_BLANK_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+
+
+def _is_host_char(char: str) -> bool:
+    if char.isascii():
+        # "_" is no hostname letter, yet DNS and browsers take it in subdomains.
+        return char.isalnum() or char in "-_"
+    return unicodedata.category(char)[0] in "LMN"  # an IDN's letters, marks and digits
+
+
+def _is_host_name(name: str) -> bool:
+    """A domain name (in ASCII or Unicode, maybe with a final dot) or an IPv4 address."""
+    labels = name.removesuffix(".").split(".")
+    if not all(label and all(map(_is_host_char, label)) for label in labels):
+        return False
+    try:
+        name.encode("idna")  # as Scrapy sends it: labels of 1 to 63 characters, once encoded
+    except UnicodeError:
+        return False
+    if labels[-1].isascii() and labels[-1].isdigit():  # no top-level domain is a number
+        try:
+            ipaddress.IPv4Address(".".join(labels))
+        except ValueError:
+            return False
+    return True
+
+
+def _is_ipv6(text: str) -> bool:
+    try:
+        ipaddress.IPv6Address(text)
     except ValueError:
         return False
-    return parts.scheme.lower() in _DEFAULT_PORTS and bool(parts.hostname)
+    return True
 
 
 def http_url_problem(url: str) -> str | None:
-    """Why ``url`` cannot be requested as an absolute http(s) URL with a host and port; None if it can."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:  # an unclosed "[" of an IPv6 address
-        return "not a valid URL"
-    if parts.scheme.lower() not in _DEFAULT_PORTS:
-        return "not an absolute http(s) URL"
-    if not parts.hostname:
-        return "no host"
-    try:
-        port_ok = parts.port != 0
-    except ValueError:  # not a number, or out of range
-        port_ok = False
-    return None if port_ok else "the port must be a number from 1 to 65535"
+    """Why ``url`` is no http(s) URL that can be requested as written; None if it is one.
+
+    Such a URL is absolute, with a host that is a domain name (letters, digits,
+    ``-``, ``_``, internationalised letters), an IPv4 address or a bracketed IPv6
+    address, a port from 1 to 65535 if any, and no whitespace or control character
+    (surrounding whitespace aside). The reason reads after the URL:
+    ``'ftp://x/' is not an http(s) URL``.
+    """
+    url = url.strip()
+    parts = _http_parts(url)
+    if parts is None:
+        return "not an http(s) URL"
+    if _BLANK_OR_CONTROL.search(url):
+        return "not a valid http(s) URL: it contains whitespace or a control character"
+    host_port = parts.netloc.rpartition("@")[2]
+    if host_port.startswith("["):
+        ipv6, _, after = host_port[1:].partition("]")
+        host, port = f"[{ipv6}]", after.removeprefix(":")
+        valid_host = _is_ipv6(ipv6) and after[:1] in ("", ":")
+    else:
+        host, _, port = host_port.partition(":")
+        valid_host = _is_host_name(host)
+    if port and not (port.isascii() and port.isdigit() and 0 < int(port) <= 65535):
+        return f"not a valid http(s) URL: the port {port!r} is not a number from 1 to 65535"
+    if not valid_host:
+        return f"not a valid http(s) URL: the host {host!r} is not valid"
+    return None
+
+
+def is_http_url(url: str) -> bool:
+    """Whether ``url`` is an http(s) URL that can be requested as written (see `http_url_problem`)."""
+    return http_url_problem(url) is None
 
 
 def hide_credentials(url: str) -> str:
@@ -79,13 +145,17 @@ def hide_credentials(url: str) -> str:
 
 
 def resolve(href: str, base: str) -> str | None:
-    """``href`` made absolute against ``base``; None when it is no http(s) link."""
+    """``href`` made absolute against ``base``; None when it is no http(s) link.
+
+    A link is kept as the page wrote it, even one that `is_http_url` refuses to
+    request (a space in its path, a bad port): it is a fact about the page.
+    """
     href = href.strip()
     try:
         url = urljoin(base, href)
     except ValueError:
         return None
-    return url if is_http_url(url) else None
+    return url if _http_parts(url) is not None else None
 
 
 @lru_cache(maxsize=256)
@@ -101,9 +171,9 @@ def _base_of(base: str) -> tuple[str, str, str, str] | None:
         return None
     if scheme not in _DEFAULT_PORTS or not netloc or base != base.strip():
         return None
-    # Every URL built on this netloc passes is_http_url, and has this domain.
+    # Every URL built on this netloc passes resolve's check, and has this domain.
     origin = f"{scheme}://{netloc}"
-    if not is_http_url(origin + "/"):
+    if _http_parts(origin + "/") is None:
         return None
     # urljoin merges a relative path with the base's directory, dropping empty
     # and dot segments of both; a base path with none keeps its directory as is.
