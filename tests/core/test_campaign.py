@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -273,6 +274,71 @@ def test_tier2_section_optional_and_null_anchor(tmp_path: Path) -> None:
 )
 def test_yaml_problem(tmp_path: Path, text: str, expected: str) -> None:
     assert _one_problem(tmp_path, text).startswith(f"{tmp_path}/{expected}")
+
+
+def test_aliases_load(tmp_path: Path) -> None:
+    text = """\
+name: c
+money_site: https://acme.example/
+keywords: &terms [drill, saw]
+brand: *terms
+tier1:
+  - &entry
+    url: &page https://blog.example.org/a
+    target: https://acme.example/
+  - <<: *entry
+    target: https://acme.example/b
+tier2:
+  - url: https://forum.example.net/1
+    target: *page
+"""
+    campaign = load_campaign(_write(tmp_path, text))
+    assert campaign.brand == campaign.keywords == ("drill", "saw")
+    assert [entry.target for entry in campaign.entries()] == [
+        "https://acme.example/",
+        "https://acme.example/b",
+        "https://blog.example.org/a",
+    ]
+
+
+def test_an_alias_is_reported_on_its_own_line(tmp_path: Path) -> None:
+    text = MINIMAL.replace("  - url:", "  - &a\n    url:") + "  - *a\n"
+    problem = _one_problem(tmp_path, text)
+    assert problem == (
+        f"{tmp_path / 'c.yaml'}:7: tier1[1]: duplicate of the entry at line 4 (same url and target)"
+    )
+
+
+def _alias_bomb() -> str:
+    """A "billion laughs": eight levels of nine aliases, 9**9 strings once expanded."""
+    levels = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for level in range(1, 8):
+        aliases = ", ".join([f"*a{level - 1}"] * 9)
+        levels.append(f"a{level}: &a{level} [{aliases}]")
+    return "\n".join(levels) + f"\ntier1: [{', '.join(['*a7'] * 9)}]\n"
+
+
+def test_an_alias_bomb_is_refused_at_once(tmp_path: Path) -> None:
+    path = _write(tmp_path, "name: c\nmoney_site: https://acme.example/\n" + _alias_bomb())
+    started = time.perf_counter()
+    problems = _problems(path)
+    assert time.perf_counter() - started < 0.5
+    assert len(problems) == 1, problems
+    assert problems[0].endswith(
+        ": bad YAML: the aliases repeat more than 10000 nodes in all: write the repeated values out"
+    )
+
+
+def test_an_alias_inside_its_own_node_is_refused(tmp_path: Path) -> None:
+    problem = _one_problem(
+        tmp_path, "name: c\nmoney_site: https://acme.example/\ntier1: &a [*a]\n"
+    )
+    assert problem == f"{tmp_path / 'c.yaml'}:3: bad YAML: an alias names a node that contains it"
+
+
+def test_deep_nesting_is_refused(tmp_path: Path) -> None:
+    text = "name: c\ntier1: " + "[" * 990 + "]" * 990 + "\n"
+    assert _one_problem(tmp_path, text) == f"{tmp_path / 'c.yaml'}: bad YAML: nested too deeply"
 
 
 def test_unknown_suffix(tmp_path: Path) -> None:

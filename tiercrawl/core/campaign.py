@@ -12,7 +12,7 @@ import csv
 import difflib
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -222,36 +222,97 @@ def _read_yaml(text: str, report: _Report) -> Any:
         root = loader.get_single_node()
         if root is None:
             return None
-        _record_lines(root, (), root.start_mark.line + 1, report)
+        _YAMLLines(text, report).walk(root, (), root.start_mark.line + 1)
         return loader.construct_document(root)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         report.fail(f"bad YAML: {exc.problem or exc.context}", mark.line + 1 if mark else None)
     except yaml.YAMLError as exc:
         report.fail(f"bad YAML: {exc}")
+    except RecursionError:  # libyaml nests up to 1000 levels, more than Python's stack
+        report.fail("bad YAML: nested too deeply")
     finally:
         loader.dispose()
 
 
-def _record_lines(node: yaml.Node, path: _Path, line: int, report: _Report) -> None:
-    """Note the line of every key and list item, and flag keys given twice."""
-    if path:  # line 1 says nothing about a missing top-level key
-        report.lines[path] = line
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[str, int] = {}
+# Aliases may repeat at most this many nodes in all: a campaign needs few, and a
+# "billion laughs" file of a dozen lines would expand to billions.
+_MAX_ALIASED_NODES = 10_000
+
+
+class _YAMLLines:
+    """Notes the line of every key and list item of a composed YAML document.
+
+    It walks the document in order, aliases expanded, and flags keys given
+    twice. What an alias repeats takes the alias's own line; an alias inside
+    the node it names, or aliases repeating over `_MAX_ALIASED_NODES` nodes,
+    stop the reading.
+    """
+
+    def __init__(self, text: str, report: _Report) -> None:
+        self.text = text
+        self.report = report
+        self.seen: set[int] = set()
+        self.open: set[int] = set()  # the nodes being walked, by id
+        self.alias_lines: Iterator[int] | None = None
+        self.aliased = 0
+
+    def _next_alias_line(self) -> int:
+        # Nodes do not know the aliases that name them: the parser's events do,
+        # in the order in which the walk meets them.
+        if self.alias_lines is None:
+            events = yaml.parse(self.text, Loader=_YAMLLoader)
+            self.alias_lines = (
+                event.start_mark.line + 1 if event.start_mark else 0  # 0: no line known
+                for event in events
+                if isinstance(event, yaml.AliasEvent)
+            )
+        return next(self.alias_lines)
+
+    def walk(self, node: yaml.Node, path: _Path | None, line: int, in_alias: bool = False) -> int:
+        """Note ``line`` for ``path`` (unless None) and walk on; return the line noted."""
+        if not in_alias and id(node) in self.seen:  # an alias: its anchor came first
+            line, in_alias = self._next_alias_line(), True
+        if id(node) in self.open:
+            self.report.fail("bad YAML: an alias names a node that contains it", line)
+        if in_alias:
+            self.aliased += 1
+            if self.aliased > _MAX_ALIASED_NODES:
+                self.report.fail(
+                    f"bad YAML: the aliases repeat more than {_MAX_ALIASED_NODES} nodes in all: "
+                    "write the repeated values out",
+                    line,
+                )
+        self.seen.add(id(node))
+        if path:  # line 1 says nothing about a missing top-level key
+            self.report.lines[path] = line
+        self.open.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            self._walk_mapping(node, path, line, in_alias)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                item_line = line if in_alias else item.start_mark.line + 1
+                self.walk(item, None if path is None else (*path, index), item_line, in_alias)
+        self.open.remove(id(node))
+        return line
+
+    def _walk_mapping(
+        self, node: yaml.MappingNode, path: _Path | None, line: int, in_alias: bool
+    ) -> None:
+        first_lines: dict[str, int] = {}
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
-            key_line = key_node.start_mark.line + 1
-            if key in seen:
-                report.at_line(
-                    key_line, _label((*path, key)), f"given twice (first on line {seen[key]})"
+            key_line = line if in_alias else key_node.start_mark.line + 1
+            key_line = self.walk(key_node, None, key_line, in_alias)
+            value_path = None if path is None else (*path, key)
+            if value_path is not None and key in first_lines:
+                self.report.at_line(
+                    key_line, _label(value_path), f"given twice (first on line {first_lines[key]})"
                 )
-                continue
-            seen[key] = key_line
-            _record_lines(value_node, (*path, key), key_line, report)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _record_lines(item, (*path, index), item.start_mark.line + 1, report)
+                value_path = None  # its aliases are still to be met, in order
+            else:
+                first_lines[key] = key_line
+            self.walk(value_node, value_path, key_line, in_alias)
 
 
 def _read_csv(text: str, report: _Report) -> dict[str, Any]:
