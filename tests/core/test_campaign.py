@@ -437,6 +437,36 @@ def test_csv_problem(tmp_path: Path, text: str, expected: str) -> None:
     assert any(p.startswith(f"{tmp_path}/{expected}") for p in problems), problems
 
 
+@pytest.mark.parametrize(
+    ("row", "error"),
+    [
+        ('1,"https://blog.example.org/b,https://acme.example/,\n', "unexpected end of data"),
+        (
+            "1,https://blog.example.org/b,https://acme.example/," + "x" * 200_000 + "\n",
+            "field larger than field limit (131072)",
+        ),
+    ],
+)
+def test_csv_syntax_error_is_reported_alone(tmp_path: Path, row: str, error: str) -> None:
+    assert _problems(_write(tmp_path, HEADER + row, "c.csv")) == [
+        f"{tmp_path / 'c.csv'}:2: bad CSV: {error}"
+    ]
+
+
+def test_csv_rows_before_a_syntax_error_are_checked(tmp_path: Path) -> None:
+    text = (
+        HEADER
+        + "2,https://forum.example.net/1,https://blog.example.org/b,\n"
+        + "1,ftp://x.example/,https://acme.example/,\n"
+        + '1,"https://blog.example.org/b,https://acme.example/,\n'
+    )
+    path = _write(tmp_path, text, "c.csv")
+    assert _problems(path) == [
+        f"{path}:3: url: 'ftp://x.example/' is not an http(s) URL",
+        f"{path}:4: bad CSV: unexpected end of data",
+    ]
+
+
 def test_csv_nul_in_a_url(tmp_path: Path) -> None:
     text = HEADER + ROW1 + "1,https://blog.example.org/\x00b,https://acme.example/,\n"
     assert _problems(_write(tmp_path, text, "c.csv")) == [

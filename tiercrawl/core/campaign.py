@@ -333,8 +333,12 @@ def _read_csv(text: str, report: _Report) -> dict[str, Any]:
             else:
                 _csv_row(columns, cells, line, data, report)
     except csv.Error as exc:
-        report.at_line(last_line + 1, f"bad CSV: {exc}")
-    if columns is None and not report.problems:
+        # The rows after it are unread, so only the rows before are checked, each
+        # on its own: checks across entries would report what is merely unread.
+        _entries(data, 1, report)
+        _entries(data, 2, report)
+        report.fail(f"bad CSV: {exc}", last_line + 1)
+    if columns is None:
         report.fail("empty file: expected a header row tier,url,target,anchor")
     # Rows with a bad tier are reported with the problems of the other rows.
     return data
