@@ -519,6 +519,28 @@ def test_csv_invalid_name_option(tmp_path: Path) -> None:
     )
 
 
+def test_csv_empty_name_option(tmp_path: Path) -> None:
+    assert _problems(_write(tmp_path, HEADER + ROW1, "c.csv"), name="") == [
+        f"{tmp_path / 'c.csv'}: name: empty (from --name)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (MINIMAL.replace("name: c", 'name: " "'), "c.yaml:1: name: empty"),
+        (
+            MINIMAL.replace("url: https://blog.example.org/a", 'url: ""'),
+            "c.yaml:4: tier1[0].url: empty",
+        ),
+        (HEADER + "1,,https://acme.example/,\n", "c.csv:2: url: empty"),
+    ],
+)
+def test_blank_values_are_empty(tmp_path: Path, text: str, expected: str) -> None:
+    name = "c.csv" if text.startswith(HEADER) else "c.yaml"
+    assert _one_problem(tmp_path, text, name=name) == f"{tmp_path}/{expected}"
+
+
 def test_csv_invalid_money_site_option(tmp_path: Path) -> None:
     problem = _one_problem(tmp_path, HEADER + ROW1, name="c.csv", money_site="acme.example")
     assert problem.endswith("money_site: 'acme.example' is not an http(s) URL (from --money-site)")

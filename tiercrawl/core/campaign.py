@@ -186,7 +186,7 @@ def load_campaign(
         report.fail(f"cannot read the file: {reason}")
     if suffix == ".csv":
         data = _read_csv(text, report)
-        report.override(data, "name", name or path.stem, _name_hint(name, path))
+        report.override(data, "name", path.stem if name is None else name, _name_hint(name, path))
         if money_site is not None:
             report.override(data, "money_site", money_site, "from --money-site")
         else:
@@ -463,6 +463,8 @@ def _text(data: Mapping[str, Any], path: _Path, report: _Report) -> str | None:
     """The stripped text at ``data[path[-1]]``; None (reported when given) otherwise."""
     key = str(path[-1])
     value = data.get(key)
+    if isinstance(value, str) and not value.strip():
+        value = None  # blank text, such as --name '', is no value either
     if value is None:
         if key in data and key != "anchor":
             report.add(path, "empty")
