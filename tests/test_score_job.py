@@ -169,6 +169,22 @@ def test_tier1_with_live_tier2_support_outranks_the_same_without(
     assert "support" not in scored["https://forum.example.net/t/1"]["components"]
 
 
+def test_a_tier2_link_on_an_unread_page_is_no_support(store: Store) -> None:
+    store.campaigns.insert_one({"name": "acme", "campaign": CAMPAIGN})
+    run = RunBuilder(store)
+    blog, busy = "https://blog.example.org/drills", "https://forum.example.net/t/9"
+    run.page(MONEY, 0, TARGET_TEXT)
+    run.page(blog, 1, DRILL_TEXT)
+    run.placement(1, blog, MONEY, "live", run.link(blog, MONEY, 2))
+    run.page(busy, 2, FORUM_TEXT, status=503, indexable=False, indexability=["status"])
+    run.placement(2, busy, blog, "inconclusive", run.link(busy, blog, 1))
+    score_run(store, "acme")
+    tier1 = store.scores.find_one({"run_id": "run-1", "url": blog})
+    assert tier1 is not None
+    assert tier1["support"] == {"planned": 1, "found": 0, "live": 0}
+    assert "no_tier2_support" in tier1["flags"]
+
+
 def test_lost_placements_score_low_and_say_why(scored: dict[str, dict[str, Any]]) -> None:
     gone = scored["https://gone.example.com/post"]
     assert gone["score"] <= 5

@@ -88,3 +88,8 @@ def test_keyword_coverage_counts_words_of_all_keywords(index: TfidfIndex) -> Non
 
 def test_no_signal_is_unknown(index: TfidfIndex) -> None:
     assert placement_relevance(index, page_text=DRILLS).value is None
+
+
+def test_a_page_without_text_has_unknown_relevance_not_zero(index: TfidfIndex) -> None:
+    relevance = placement_relevance(index, page_text="", keywords=["cordless drill"])
+    assert relevance.value is None

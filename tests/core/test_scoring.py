@@ -175,6 +175,30 @@ def test_lost_placements_score_low_with_their_flag(
     assert words in score.explanation
 
 
+def test_every_found_link_outranks_every_lost_one_and_an_unread_page_sits_between() -> None:
+    not_indexable = page(indexable=False, indexability=["noindex"])
+    worst_found = score_placement(
+        facts(
+            "not_indexable",
+            page_doc=not_indexable,
+            relevance=0.0,
+            anchor_class="empty",
+            region="footer",
+            hidden=True,
+            rel=["nofollow"],
+            nofollow=True,
+        ),
+        WEIGHTS,
+    )
+    best_missing = score_placement(facts("missing", relevance=1.0, anchor_class=None), WEIGHTS)
+    unread = page(status=503, indexable=False, indexability=["status"])
+    worst_unread = score_placement(
+        facts("inconclusive", page_doc=unread, relevance=None, anchor_class=None), WEIGHTS
+    )
+    assert best_missing.score < 10.0 <= worst_found.score
+    assert 10.0 <= worst_unread.score <= 20.0
+
+
 def test_content_offset_finds_the_link_by_context_and_anchor() -> None:
     text = "intro words here. " * 10 + "Our pick is the Acme drill for brick. " + "more. " * 20
     offset = content_offset(text, "Our pick is the Acme drill for brick.", "Acme drill")
@@ -205,9 +229,9 @@ def test_weights_override_changes_the_order() -> None:
     assert score_placement(relevant_nofollow, WEIGHTS).score < (
         score_placement(off_topic_dofollow, WEIGHTS).score
     )
-    # The nofollow gate still applies: 100 * (0.5 + 0.5 * 0.2).
-    assert score_placement(relevant_nofollow, relevance_only).score == 60.0
-    assert score_placement(off_topic_dofollow, relevance_only).score == 10.0
+    # The nofollow gate still applies: 100 * (0.5 + 0.5 * 0.2) = 60, in the found band 10-100.
+    assert score_placement(relevant_nofollow, relevance_only).score == 64.0
+    assert score_placement(off_topic_dofollow, relevance_only).score == 19.0
 
 
 def test_merge_weights_reports_every_problem() -> None:

@@ -169,7 +169,9 @@ def placement_relevance(
             signals["page_target"] = calibrate(cosine(page, target))
         if context and target:
             signals["context_target"] = calibrate(cosine(index.vector(context), target))
-    coverage = _keyword_coverage(keywords, page.keys() | tokens(context).keys())
+    words = page.keys() | tokens(context).keys()
+    # A page with no text (an image, an error page) says nothing of its topic.
+    coverage = _keyword_coverage(keywords, words) if words else None
     if coverage is not None:
         signals["keywords"] = coverage
     if not signals:

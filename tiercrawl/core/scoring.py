@@ -20,6 +20,8 @@ from tiercrawl.exceptions import TiercrawlError
 __all__ = [
     "COMPONENTS",
     "DEFAULT_WEIGHTS",
+    "FOUND_BAND",
+    "STATUS_BANDS",
     "PlacementFacts",
     "Score",
     "Support",
@@ -101,8 +103,11 @@ _COMMERCIAL_WORDS = """
 """
 COMMERCIAL_TERMS = frozenset(_COMMERCIAL_WORDS.split())
 
-# No link was found: a ceiling on the total, so a lost link never ranks above a found one.
-STATUS_CAPS = {"missing": 10.0, "page_error": 5.0, "inconclusive": 20.0}
+# The band the total is scaled into, by status: a lost link (missing, or its
+# page gone) always scores below a found one, an unread page (inconclusive,
+# it may come back) above a lost link. Any other status: a link was found.
+STATUS_BANDS = {"page_error": (0.0, 5.0), "missing": (0.0, 10.0), "inconclusive": (10.0, 20.0)}
+FOUND_BAND = (10.0, 100.0)
 
 _WORD = re.compile(r"\w+")
 
@@ -245,7 +250,7 @@ def _flags(
     placement, page = facts.placement, facts.page or {}
     status = placement.get("status")
     flags: list[str] = []
-    if status in STATUS_CAPS:
+    if status in STATUS_BANDS:
         flags.append(status)
     if link is not None:
         qualifiers = _rel_qualifiers(link, page)
@@ -266,7 +271,7 @@ def _flags(
         if placement.get("anchor_matches") is False:
             flags.append("anchor_mismatch")
     # A page that was not read (or is gone) says nothing about its indexing or topic.
-    read = status not in STATUS_CAPS or status == "missing"
+    read = status not in STATUS_BANDS or status == "missing"
     if read and not page.get("indexable"):
         flags.append("not_indexable")
     if read and relevance is not None and relevance < OFF_TOPIC_BELOW:
@@ -304,7 +309,8 @@ def score_placement(facts: PlacementFacts, weights: Mapping[str, float]) -> Scor
     total *= GATE_FLOOR + (1 - GATE_FLOOR) * min(
         components["attributes"] if link else 1.0, components["indexability"]
     )
-    total = min(total, STATUS_CAPS.get(placement.get("status") or "", 100.0))
+    low, high = STATUS_BANDS.get(placement.get("status") or "", FOUND_BAND)
+    total = low + (high - low) * total / 100
     flags = _flags(facts, link, relevance)
     return Score(
         score=round(total, 1),

@@ -25,6 +25,7 @@ from tiercrawl.core.anchors import AnchorDistribution, anchor_distribution, clas
 from tiercrawl.core.campaign import campaign_from_dict
 from tiercrawl.core.relevance import TfidfIndex, Vector, placement_relevance
 from tiercrawl.core.scoring import (
+    STATUS_BANDS,
     PlacementFacts,
     Score,
     Support,
@@ -259,7 +260,12 @@ def score_run(
         support = None
         if tier == 1:
             supporters = tier2_scores.get(match_key(placement["url"]), [])
-            found = [(p, s) for p, s in supporters if p.get("found")]
+            # A link found on a page that could not be read well (404, 503) supports nothing yet.
+            found = [
+                (p, s)
+                for p, s in supporters
+                if p.get("found") and p.get("status") not in STATUS_BANDS
+            ]
             support = Support(
                 planned=len(supporters),
                 found=len(found),
