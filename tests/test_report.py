@@ -186,3 +186,27 @@ def test_html_report_in_headless_chromium(
             assert shot.stat().st_size > 20_000
         finally:
             browser.close()
+
+
+def test_every_csv_text_cell_is_defused_and_a_lone_cr_stays_in_its_cell() -> None:
+    import csv
+    import io
+
+    table = rows(
+        [
+            {
+                "tier": 1,
+                "url": "https://blog.example.org/p",
+                "target": "t",
+                "score": -1.5,
+                "rel": ["@sum(1+1)*cmd|x"],
+                "anchor_class": "=hyperlink()",
+                "explanation": "one\rtwo",
+            }
+        ]
+    )
+    (row,) = csv.DictReader(io.StringIO(csv_text(table), newline=""))
+    assert row["rel"] == "'@sum(1+1)*cmd|x"
+    assert row["anchor_class"] == "'=hyperlink()"
+    assert row["explanation"] == "one\rtwo"
+    assert row["score"] == "-1.5"  # a number, not text: left as it is

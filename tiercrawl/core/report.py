@@ -65,7 +65,6 @@ HISTOGRAM_BINS = 10
 
 # Spreadsheets run a cell that starts with one of these as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_CSV_TEXT_COLUMNS = frozenset({"url", "target", "anchor_text", "explanation", "flags"})
 
 
 def rows(scores: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -105,12 +104,17 @@ def _defused(value: Any) -> Any:
 
 
 def csv_text(table: Sequence[Mapping[str, Any]]) -> str:
-    """The rows as CSV with a header; crawled text that looks like a formula is quoted with '."""
+    """The rows as CSV with a header; any text that looks like a formula is quoted with '.
+
+    Every text cell, not only the anchor: crawled text reaches ``rel`` and the
+    others too, and a spreadsheet runs what starts with ``=``, ``+``, ``-``, ``@``.
+    Lines end in CRLF (RFC 4180), so that a lone CR inside a cell is quoted.
+    """
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for row in table:
-        writer.writerow({k: _defused(v) if k in _CSV_TEXT_COLUMNS else v for k, v in row.items()})
+        writer.writerow({k: _defused(v) for k, v in row.items()})
     return buffer.getvalue()
 
 
