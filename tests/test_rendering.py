@@ -112,7 +112,7 @@ def test_auto_renders_exactly_the_pages_that_need_it(auto: Crawl) -> None:
     # page whose render timed out.
     for name in ("static", "scripted", "removed", "gone", "product"):
         assert auto.page(name)["render_reason"] is None, name
-    assert auto.stats["tiercrawl/render/requested"] == 9
+    assert auto.stats["tiercrawl/render/requested"] == 10
     assert auto.stats["tiercrawl/render/rendered"] == 7
     # Playwright's driver started once, for the first render.
     assert auto.log.count("Starting download handler") == 1
@@ -170,6 +170,21 @@ def test_a_timed_out_render_falls_back_to_the_raw_page(auto: Crawl, name: str) -
 
 
 @pytest.mark.requires_browser
+def test_a_render_that_navigates_away_keeps_the_raw_page(auto: Crawl) -> None:
+    # The landing page a script went to has the target link; this page does not.
+    page = auto.page("jsnav")
+    landing = auto.web.money.url("/landing")
+    assert (page["rendered"], page["final_url"]) == (False, auto.web.url("jsnav"))
+    assert page["render_reason"].endswith(f"; render failed: navigated away, to {landing}")
+    assert [link["url"] for link in auto.links("jsnav")] == [auto.web.url("static")]
+    placement = auto.store.placements.find_one(
+        {"run_id": auto.run["_id"], "url": auto.web.url("jsnav")}
+    )
+    assert placement is not None
+    assert placement["status"] == "missing"
+
+
+@pytest.mark.requires_browser
 def test_the_browser_fetches_no_images_and_no_foreign_host(auto: Crawl) -> None:
     assert "/pixel.png" not in auto.hits  # type: ignore[attr-defined]
     # The image and the script on 192.0.2.1 (inner.html) were aborted in the browser.
@@ -184,13 +199,12 @@ def test_the_browser_fetches_no_images_and_no_foreign_host(auto: Crawl) -> None:
 @pytest.mark.requires_browser
 def test_always_renders_every_html_page_and_recycles_contexts(always: Crawl) -> None:
     reasons = {name: always.page(name)["render_reason"] for name in PAGES}
-    assert always.rendered() == {*PAGES, "product"} - {"hang", "stall"}, reasons
+    assert always.rendered() == {*PAGES, "product"} - {"hang", "stall", "jsnav"}, reasons
     assert always.page("static")["render_reason"] == "always"
     assert always.page("hang")["render_reason"] == "always; render failed: timeout"
-    # 14 renders, 3 per context: 5 contexts, each closed once its renders were done
-    # (the last one, with 2 renders, by the handler at the end).
+    # 15 renders, 3 per context: 5 contexts, each closed once its 3 renders were done.
     assert always.stats["playwright/context_count"] == 5
-    assert always.stats["tiercrawl/render/contexts_closed"] == 4
+    assert always.stats["tiercrawl/render/contexts_closed"] == 5
     assert always.stats["playwright/page_count"] == always.stats["playwright/page_count/closed"]
 
 

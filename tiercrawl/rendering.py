@@ -39,6 +39,7 @@ from tiercrawl.core.render import (
     may_need_render,
     scan_html,
 )
+from tiercrawl.core.urls import match_key
 from tiercrawl.exceptions import UsageError
 
 if TYPE_CHECKING:
@@ -434,6 +435,10 @@ class Renderer:
         html, url = item.html, item.final_url
         if html is None or url is None or (item.status or 0) >= 400 > (raw.status or 0):
             return self._fall_back(raw, reason, f"status {item.status}, {item.content_type}")
+        if match_key(url) != match_key(raw.final_url or ""):
+            # A script took the browser to another document (location.href, or an
+            # error page when the navigation was blocked): its links are not this page's.
+            return self._fall_back(raw, reason, f"navigated away, to {url}")
         item.rendered = True
         item.render_reason = reason
         item.raw_html = raw.html

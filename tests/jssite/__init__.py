@@ -33,6 +33,7 @@ PAGES = {
     "comments": "in the raw HTML; a <noscript> asks for JavaScript, comments add a link",
     "hang": "absent; a script never returns, so rendering times out",
     "stall": "absent; a timer hangs the page after DOM ready, so the wait times out",
+    "jsnav": "absent; a script navigates to another page, which has the link",
     "gone": "a 404 page that runs scripts",
 }
 
@@ -51,6 +52,7 @@ class JsWeb(Web):
         self.js.add("/app.js", self.page("app.js"), content_type="text/javascript")
         self.js.add("/pixel.png", b"\x89PNG\r\n\x1a\n", content_type="image/png")
         self.money.add("/product/", self.page("product.html"))
+        self.money.add("/landing", f'<p>Landing. <a href="{self.target}">Acme drills</a></p>')
 
     def page(self, name: str) -> str:
         text = (HERE / name).read_text(encoding="utf-8")
