@@ -150,6 +150,34 @@ def test_recheck_settles_the_alerts_against_the_baseline(store: Store) -> None:
     assert kinds(store) == {}
 
 
+def test_an_unread_baseline_is_compared_from_the_last_run_that_read_the_page(
+    store: Store,
+) -> None:
+    add_run(store, "a", 1)
+    add_run(store, "b", 2)
+    add_run(store, "c", 3)
+    put(store, "a", {"had": "live", "never": "missing", "back": "missing", "still": "live"})
+    unread = {"had": "inconclusive", "never": "inconclusive", "back": "inconclusive"}
+    put(store, "b", {**unread, "still": "inconclusive"}, page_status=503)
+    put(store, "c", {"had": "missing", "never": "missing", "back": "live"})
+    put(store, "c", {"still": "inconclusive"}, page_status=503)
+    assert kinds(store) == {
+        "had": {("lost", "alert")},  # seen in a, unread in b, gone in c
+        "back": {("recovered", "info")},
+        "still": {("unverified", "unverified")},  # unread twice: still no verdict
+    }
+
+
+def test_a_recheck_that_cannot_read_the_page_withdraws_nothing(store: Store) -> None:
+    add_run(store, "base", 1)
+    add_run(store, "full", 2)
+    put(store, "base", {"gone": "live"})
+    put(store, "full", {"gone": "missing"})
+    add_run(store, "re", 3, recheck_of="full")
+    put(store, "re", {"gone": "inconclusive"}, page_status=503)
+    assert kinds(store) == {"gone": {("unverified", "unverified"), ("lost", "alert")}}
+
+
 def test_scores_pages_and_url_form_edits_in_one_streamed_diff(store: Store) -> None:
     add_run(store, "a", 1, scoring={"scored_at": T0})
     add_run(store, "b", 2, scoring={"scored_at": T0})

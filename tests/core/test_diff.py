@@ -100,6 +100,10 @@ def test_page_gone_is_lost_and_a_page_status_change() -> None:
     assert kinds(changes) == ["lost", "page_status_changed"]
     status = next(c for c in changes if c.kind == "page_status_changed")
     assert (status.old, status.new, status.severity) == ("HTTP 200", "HTTP 404", "regression")
+    # With the pages: the 404 makes the page unindexable for its status alone, said above.
+    not_found = page(indexable=False, indexability=["status"])
+    with_pages = compare(Observation(placement(), page()), Observation(gone, not_found))
+    assert kinds(with_pages) == ["lost", "page_status_changed"]
 
 
 def test_recovered() -> None:
@@ -133,14 +137,16 @@ def test_inconclusive_newer_run_is_unverified_never_lost(
     assert change.evidence["status"] == {"old": old_status, "new": "inconclusive"}
 
 
-def test_inconclusive_twice_is_no_change() -> None:
-    assert diff(placement("inconclusive"), placement("inconclusive", page_status=429)) == []
+def test_inconclusive_twice_is_still_unverified() -> None:
+    (change,) = diff(placement("inconclusive"), placement("inconclusive", page_status=429))
+    assert (change.kind, change.state) == ("unverified", "unverified")
 
 
-def test_inconclusive_then_found_is_no_change_and_then_missing_is_lost() -> None:
+def test_after_an_unread_page_no_verdict_change_without_an_earlier_read() -> None:
+    # The job compares from the latest run that read the page (tests/test_diff_job.py);
+    # with none, a link never seen is not lost.
     assert diff(placement("inconclusive", page_status=503), placement()) == []
-    (change,) = diff(placement("inconclusive", page_status=503), placement("missing"))
-    assert change.kind == "lost"
+    assert diff(placement("inconclusive", page_status=503), placement("missing")) == []
 
 
 def test_rel_flipped_to_nofollow() -> None:
@@ -160,6 +166,7 @@ def test_page_wide_nofollow_is_a_rel_change_with_the_page_evidence() -> None:
         Observation(new, page(page_nofollow=True, meta_robots=["nofollow"])),
     )
     assert kinds(changes) == ["rel_changed"]
+    assert (changes[0].old, changes[0].new) == (["follow"], ["page-nofollow"])
     assert changes[0].evidence["page.page_nofollow"] == {"old": False, "new": True}
     assert changes[0].severity == "regression"
 
@@ -393,3 +400,6 @@ def test_equal_digests_skip_the_documents_unless_the_pages_could_change() -> Non
     # Same noindexed placement: whether the page's reasons changed is in ``pages`` only.
     noindexed = entry(placement("not_indexable"))
     assert needs_documents(noindexed, noindexed)
+    # An unread page: its unverified change, with the reason, needs the documents.
+    unread = entry(placement("inconclusive"))
+    assert needs_documents(unread, unread)

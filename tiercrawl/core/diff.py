@@ -183,7 +183,11 @@ def needs_documents(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     question (`needs_pages`), which only the ``pages`` documents tell;
     scores are compared apart (`score_changes`).
     """
-    return old.get("digest") != new.get("digest") or needs_pages(old, new)
+    return (
+        old.get("digest") != new.get("digest")
+        or needs_pages(old, new)
+        or new.get("status") == _INCONCLUSIVE  # its `unverified` change says why, every time
+    )
 
 
 def score_changes(
@@ -322,8 +326,7 @@ def compare(
     p_old = old.placement
     s_old, s_new = p_old.get("status"), p_new.get("status")
     if s_new == _INCONCLUSIVE:
-        if s_old == _INCONCLUSIVE:
-            return []
+        # Also when the older run could not read the page either: still no verdict.
         return [
             _change(
                 "unverified",
@@ -349,8 +352,7 @@ def _verdict_changes(
 ) -> list[Change]:
     s_old, s_new = p_old.get("status"), p_new.get("status")
     evidence = _diff_fields(p_old, p_new, ("status", "found", "link_count"))
-    if s_old not in _ABSENT and s_new in _ABSENT:
-        # Inconclusive before: the link was last seen in no run, but is gone now.
+    if s_old in _FOUND and s_new in _ABSENT:
         if relinked is not None:
             old_url = (p_old.get("link") or {}).get("url")
             evidence["link.url"] = {"old": old_url, "new": relinked.get("url")}
@@ -396,7 +398,8 @@ def _page_changes(old: Observation, new: Observation) -> list[Change]:
             bool(old.page.get("indexable")),
             bool(new.page.get("indexable")),
         )
-        if reasons_old != reasons_new or indexable_old != indexable_new:
+        # Equal reasons but for "status": what changed is the HTTP status, reported above.
+        if reasons_old != reasons_new:
             evidence: Evidence = {
                 "page.indexable": {"old": indexable_old, "new": indexable_new},
                 "page.indexability": {"old": reasons_old, "new": reasons_new},
@@ -435,8 +438,8 @@ def _link_changes(
             _change(
                 "rel_changed",
                 p_new,
-                rel_old or ["follow"],
-                rel_new or ["follow"],
+                _passing(rel_old, page_old),
+                _passing(rel_new, page_new),
                 _direction(followed_old, followed_new),
                 evidence,
             )
@@ -543,7 +546,8 @@ def resolve_recheck(current: Sequence[Change], prior: Sequence[Change]) -> list[
     ``prior`` are the changes the rechecked run showed against the same
     baseline. A regression seen by both runs, or seen by the recheck where
     the rechecked run could not read the page, is ``confirmed``; an alert of
-    the rechecked run that the recheck no longer shows is ``withdrawn``.
+    the rechecked run that the recheck no longer shows is ``withdrawn``,
+    unless the recheck could not read the page either: then it stays an alert.
     """
     prior_kinds = {c.kind for c in prior if c.severity == "regression"}
     was_unverified = any(c.kind == "unverified" for c in prior)
@@ -556,10 +560,10 @@ def resolve_recheck(current: Sequence[Change], prior: Sequence[Change]) -> list[
     now_kinds = {c.kind for c in current if c.severity == "regression"}
     still_unverified = any(c.kind == "unverified" for c in current)
     for c in prior:
-        gone = (c.severity == "regression" and c.kind not in now_kinds) or (
-            c.kind == "unverified" and not still_unverified and not now_kinds
-        )
-        if gone:
+        if c.severity == "regression" and c.kind not in now_kinds:
+            # A recheck that could not read the page either settles nothing: the alert stays.
+            settled.append(c if still_unverified else replace(c, state="withdrawn"))
+        elif c.kind == "unverified" and not still_unverified and not now_kinds:
             settled.append(replace(c, state="withdrawn"))
     return settled
 
@@ -614,6 +618,12 @@ def _direction(good_before: bool, good_after: bool) -> str:
 def _http(placement: Mapping[str, Any]) -> str:
     error = placement.get("page_error")
     return str(error) if error else f"HTTP {placement.get('page_status')}"
+
+
+def _passing(rel: list[str], page: Mapping[str, Any] | None) -> list[str]:
+    """What a link's rel and its page say of it, shown as tokens: ``["follow"]`` if nothing."""
+    page_wide = ["page-nofollow"] if (page or {}).get("page_nofollow") else []
+    return [*rel, *page_wide] or ["follow"]
 
 
 def _rel(link: Mapping[str, Any]) -> list[str]:

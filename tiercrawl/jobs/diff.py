@@ -84,6 +84,9 @@ _SCORE_FIELDS = {"_id": 0, "tier": 1, "url": 1, "target": 1, **dict.fromkeys(SCO
 _LINK_FIELDS = {"_id": 0, "source_url": 1, "position": 1, "url": 1, "anchor_text": 1}
 _LINK_COUNT_FIELDS = {"_id": 0, "url": 1, "link_count": 1}
 _ALL_FIELDS = {"_id": 0}
+# Runs before the baseline searched for a placement the baseline could not read.
+_LOOKBACK_RUNS = 10
+_INCONCLUSIVE = "inconclusive"
 
 Doc = Mapping[str, Any]
 
@@ -98,7 +101,9 @@ class DiffPlan:
 
     ``older`` is the baseline run followed by its rechecks, oldest first (one
     overlaid state); ``prior`` the run a recheck ``newer`` rechecked, whose
-    alerts the diff settles; ``scored`` whether both sides have scores.
+    alerts the diff settles; ``scored`` whether both sides have scores;
+    ``earlier`` the runs before the baseline, newest first, where a placement
+    the baseline could not read is compared from (`_last_read`).
     """
 
     campaign: str
@@ -107,6 +112,7 @@ class DiffPlan:
     prior: str | None = None
     scored: bool = False
     notes: tuple[str, ...] = field(default=())
+    earlier: tuple[str, ...] = field(default=())
 
     @property
     def baseline(self) -> str:
@@ -152,12 +158,15 @@ def plan_diff(
         and run["started_at"] < newer["started_at"]
     ]
     scored = bool(by_id[from_run].get("scoring")) and bool(newer.get("scoring"))
+    started = by_id[from_run]["started_at"]
+    earlier = [run["_id"] for run in runs if run["started_at"] < started][:_LOOKBACK_RUNS]
     return DiffPlan(
         campaign=campaign,
         newer=newer["_id"],
         older=(from_run, *rechecks),
         prior=prior,
         scored=scored,
+        earlier=tuple(earlier),
     )
 
 
@@ -320,8 +329,26 @@ def _links(store: Store, placements: Iterable[Doc]) -> dict[tuple[str, str], Seq
     return found
 
 
+def _last_read(store: Store, earlier: Sequence[str], old: Doc, new: Doc) -> Doc:
+    """``old``, or, when its run could not read the page and ``new``'s could, the
+    placement as the latest of the ``earlier`` runs that read it saw it: a link
+    lost while the page was unreadable is still ``lost``, one never seen is not.
+    """
+    if old.get("status") != _INCONCLUSIVE or new.get("status") == _INCONCLUSIVE:
+        return old
+    read = (
+        doc
+        for doc in _lookup(store, "placements", earlier, placement_key(old))
+        if doc.get("status") != _INCONCLUSIVE
+    )
+    return next(read, old)
+
+
 def _resolve(
-    store: Store, pairs: list[tuple[Doc | None, Doc | None]], scored: tuple[str, str] | None
+    store: Store,
+    pairs: list[tuple[Doc | None, Doc | None]],
+    scored: tuple[str, str] | None,
+    earlier: Sequence[str],
 ) -> Iterator[tuple[Doc, list[Change]]]:
     """The changes of a batch of aligned placements, reading what they need in a few queries.
 
@@ -351,7 +378,9 @@ def _resolve(
         return documents[key]
 
     both: list[tuple[Doc, Doc] | None] = [
-        (document(old), document(new)) if full and old is not None and new is not None else None
+        (_last_read(store, earlier, document(old), document(new)), document(new))
+        if full and old is not None and new is not None
+        else None
         for (old, new), full in zip(pairs, compared, strict=True)
     ]
     full_pairs = [pair for pair in both if pair is not None]
@@ -467,7 +496,7 @@ def iter_diff(store: Store, plan: DiffPlan) -> Iterator[tuple[Doc, list[Change]]
             pairs = align(older, _entries(store, plan.newer))
             scored = (plan.baseline, plan.newer) if plan.scored else None
             for batch in batches(pairs, _PAIRS):
-                yield from _resolve(store, batch, scored)
+                yield from _resolve(store, batch, scored, plan.earlier)
             return
         scores = None
         if plan.scored:
@@ -481,6 +510,8 @@ def iter_diff(store: Store, plan: DiffPlan) -> Iterator[tuple[Doc, list[Change]]
                 overlay([[doc] for doc in _lookup(store, "placements", plan.older, key)]), None
             )
             prior = next(_lookup(store, "placements", [plan.prior], key), None)
+            if old is not None:
+                old = _last_read(store, plan.earlier, old, new)
             current = _changes(store, old, new, scores)
             before = _changes(store, old, prior, None) if prior is not None else []
             yield new, resolve_recheck(current, before)
