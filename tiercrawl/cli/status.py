@@ -1,15 +1,18 @@
 """``tiercrawl status [RUN]``: a run's state, and for a scheduled run each shard's job on its node.
 
 A shard whose job has ended (or that its node no longer knows, after a
-restart) without recording its end is marked failed here: otherwise a killed
-job would leave its run ``running`` for ever. ``--wait`` polls until the run
-is finished or failed.
+restart) without recording its end is marked failed here, and so is one whose
+node has been unreachable for ``--lost-after`` seconds (default 600), counted
+from the first ``status`` that could not reach it: otherwise a killed job or a
+lost machine would leave its run ``running`` for ever. ``--wait`` polls until
+the run is finished or failed.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tiercrawl.cli._common import (
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
     from tiercrawl.store import Store
 
 _POLL_SECONDS = 2.0
+_UNREACHABLE = "unreachable"
 
 
 def add_parser(subparsers: Any) -> None:
@@ -50,6 +54,13 @@ def add_parser(subparsers: Any) -> None:
         default=None,
         metavar="SECONDS",
         help="wait up to SECONDS for the run to finish or fail",
+    )
+    parser.add_argument(
+        "--lost-after",
+        type=non_negative_float,
+        default=600.0,
+        metavar="SECONDS",
+        help="fail a shard whose node has been unreachable this long (default: 600)",
     )
     add_store_option(parser)
     parser.set_defaults(run=run)
@@ -83,26 +94,44 @@ def _job_states(run: dict[str, Any], given: dict[str, ScrapydNode]) -> dict[int,
         try:
             states[shard["index"]] = node.job_state(run["scrapyd_project"], shard["job_id"])
         except ScrapydError as exc:
-            states[shard["index"]] = f"unreachable ({exc})"
+            states[shard["index"]] = f"{_UNREACHABLE} ({exc})"
     return states
 
 
-def _reconcile(store: Store, run: dict[str, Any], states: dict[int, str]) -> bool:
+def _reconcile(
+    store: Store, run: dict[str, Any], states: dict[int, str], lost_after: float
+) -> bool:
     """Fail the shards whose job is gone without closing them; True if one was."""
     lost = False
+    now = datetime.now(UTC)
     for shard in run.get("shards", []):
-        state = states[shard["index"]]
-        if shard["status"] not in SHARD_DONE and state in ("finished", "unknown"):
-            lose_shard(
-                store,
-                run["_id"],
-                shard["index"],
+        if shard["status"] in SHARD_DONE:
+            continue
+        index, state = shard["index"], states[shard["index"]]
+        why = None
+        if state in ("finished", "unknown"):
+            why = (
                 f"job {shard['job_id']} is {state} on {shard['node']} but never closed its "
                 "shard: see the job's Scrapyd log, and check that the node's "
-                "TIERCRAWL_MONGO_URI names this database",
+                "TIERCRAWL_MONGO_URI names this database"
             )
+        elif state.startswith(_UNREACHABLE):
+            since = shard.get("unreachable_since")
+            if since is None:
+                _mark_unreachable(store, run["_id"], index, now)
+            elif (now - since).total_seconds() >= lost_after:
+                why = f"node {shard['node']} {state} since {since:%Y-%m-%d %H:%M:%S} UTC"
+        elif shard.get("unreachable_since") is not None:
+            _mark_unreachable(store, run["_id"], index, None)
+        if why is not None:
+            lose_shard(store, run["_id"], index, why)
             lost = True
     return lost
+
+
+def _mark_unreachable(store: Store, run_id: str, index: int, since: datetime | None) -> None:
+    """Record (or, with None, clear) when the shard's node was first found unreachable."""
+    store.runs.update_one({"_id": run_id}, {"$set": {f"shards.{index}.unreachable_since": since}})
 
 
 def _stored_pages(store: Store, run: dict[str, Any]) -> dict[int, int]:
@@ -156,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
     run_doc = _find_run(store, args.run_id, args.campaign)
     while True:
         states = _job_states(run_doc, given)
-        if _reconcile(store, run_doc, states):
+        if _reconcile(store, run_doc, states, args.lost_after):
             run_doc = _find_run(store, run_doc["_id"], None)
         done = run_doc.get("finished_at") is not None
         if done or args.wait is None or time.monotonic() >= deadline:

@@ -1,0 +1,36 @@
+"""``tiercrawl status``: a shard whose node is gone does not keep its run running for ever."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.test_diff_job import mongo_uri_of
+from tests.web import closed_port
+from tiercrawl.cli import main
+from tiercrawl.core.campaign import load_campaign
+from tiercrawl.core.shards import plan_shards
+from tiercrawl.jobs.runs import create_sharded_run, set_shard_job
+from tiercrawl.store import Store
+
+
+def test_a_shard_whose_node_stays_unreachable_is_failed_after_lost_after(
+    store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    campaign = load_campaign(ROOT / "tests" / "data" / "campaigns" / "acme-drills.yaml")
+    shards = plan_shards(campaign.pages(), 1)
+    node = f"http://127.0.0.1:{closed_port()}/"
+    create_sharded_run(store, "r1", campaign, shards, nodes=[node], project="tiercrawl")
+    set_shard_job(store, "r1", 0, "job-1")
+    status = ["status", "r1", "--mongo-uri", mongo_uri_of(store)]
+    # First seen unreachable: noted, the run goes on.
+    assert main([*status, "--lost-after", "3600"]) == 0
+    shard = store.runs.find_one({"_id": "r1"})["shards"][0]
+    assert (shard["status"], shard["unreachable_since"] is not None) == ("pending", True)
+    assert main([*status, "--lost-after", "3600"]) == 0
+    # Unreachable for longer than --lost-after: the shard, and so the run, failed.
+    assert main([*status, "--lost-after", "0"]) == 1
+    run = store.runs.find_one({"_id": "r1"})
+    assert (run["status"], run["shards"][0]["status"]) == ("failed", "failed")
+    assert f"node {node} unreachable" in run["shards"][0]["close_reason"]
+    capsys.readouterr()
