@@ -341,3 +341,18 @@ def test_scoring_a_real_crawl_of_the_test_web(
     assert "missing" in scores[(2, f"{forum}/t/2")]["flags"]
     assert "inconclusive" in scores[(1, f"{blog}/busy")]["flags"]
     assert "not_indexable" in scores[(1, f"{blog}/noindex-post")]["flags"]
+
+
+def test_save_weights_keeps_them_only_once_a_run_is_scored(
+    store: Store, mongo_uri: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store.campaigns.insert_one({"name": "acme", "campaign": CAMPAIGN})
+    build_run(store)
+    weights = tmp_path / "w.json"
+    weights.write_text('{"support": 0}', encoding="utf-8")
+    score = ["score", "acme", "--mongo-uri", mongo_uri, "--weights", str(weights)]
+    assert main([*score, "--save-weights", "--run", "nope"]) == 1
+    assert "score_weights" not in store.campaigns.find_one({"name": "acme"})
+    assert main([*score, "--save-weights"]) == 0
+    assert store.campaigns.find_one({"name": "acme"})["score_weights"] == {"support": 0}
+    capsys.readouterr()

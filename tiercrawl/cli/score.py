@@ -70,18 +70,20 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.campaign_file} is campaign {campaign.name}, not {args.campaign}")
     store = open_store_from(args)
     try:
-        if args.save_weights:
-            saved = store.campaigns.update_one(
-                {"name": args.campaign}, {"$set": {"score_weights": weights}}
+        if args.save_weights and not store.campaigns.count_documents(
+            {"name": args.campaign}, limit=1
+        ):
+            raise TiercrawlError(
+                f"{args.campaign}: no stored campaign to save weights with "
+                "(push it first, or pass --weights on each run)"
             )
-            if not saved.matched_count:
-                raise TiercrawlError(
-                    f"{args.campaign}: no stored campaign to save weights with "
-                    "(push it first, or pass --weights on each run)"
-                )
         summary = score_run(
             store, args.campaign, campaign=campaign, weights=weights, run_id=args.run_id
         )
+        if args.save_weights:  # only once they have scored a run
+            store.campaigns.update_one(
+                {"name": args.campaign}, {"$set": {"score_weights": weights}}
+            )
     finally:
         store.close()
     means = ", ".join(f"tier {t} {m:.1f}" for t, m in summary.mean_by_tier.items())
