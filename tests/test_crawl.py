@@ -69,7 +69,8 @@ def test_run_document(crawl: tuple[Store, str]) -> None:
     assert run is not None
     assert run["campaign"] == "test-web"
     assert run["status"] == "finished"
-    assert run["started_at"] <= run["finished_at"]
+    assert run["started_at"] <= run["heartbeat_at"] <= run["finished_at"]
+    assert run["heartbeat_interval"] == 60.0
     assert run["stats"]["tiercrawl/pages"] == 26
     assert run["stats"]["item_scraped_count"] == 26  # one item per page, not per link
     # Links are written in batches, not one round trip per link.

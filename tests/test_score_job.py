@@ -241,7 +241,20 @@ def test_latest_finished_run_is_scored(store: Store) -> None:
     with pytest.raises(TiercrawlError, match="is running, not finished"):
         score_run(store, "acme", run_id="running")
     assert score_run(store, "acme", run_id="new").run_id == "new"
-    store.runs.update_one({"_id": "running"}, {"$set": {"status": "failed"}})
+    # A recent heartbeat: the crawl is alive, still refused.
+    beat = {"heartbeat_at": datetime.now(UTC), "heartbeat_interval": 60.0}
+    store.runs.update_one({"_id": "running"}, {"$set": beat})
+    with pytest.raises(TiercrawlError, match="run running is still running"):
+        score_run(store, "acme")
+    # Its heartbeat stopped 10 intervals ago: its process is gone, the run failed.
+    stale = datetime.now(UTC) - timedelta(seconds=601)
+    store.runs.update_one(
+        {"_id": "running"}, {"$set": {"heartbeat_at": stale, "heartbeat_interval": 60.0}}
+    )
+    assert score_run(store, "acme").run_id == "new"
+    abandoned = store.runs.find_one({"_id": "running"})
+    assert abandoned["status"] == "failed"
+    assert abandoned["close_reason"].startswith("abandoned: no heartbeat since ")
     # A newer recheck run covers only some placements: it is never the run scored.
     store.runs.insert_one(
         {

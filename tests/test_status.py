@@ -34,3 +34,35 @@ def test_a_shard_whose_node_stays_unreachable_is_failed_after_lost_after(
     assert (run["status"], run["shards"][0]["status"]) == ("failed", "failed")
     assert f"node {node} unreachable" in run["shards"][0]["close_reason"]
     capsys.readouterr()
+
+
+def test_a_single_process_run_whose_heartbeat_stopped_is_failed(
+    store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    runs = {
+        "alive": now - timedelta(seconds=30),
+        "gone": now - timedelta(minutes=11),
+    }
+    for run_id, beat in runs.items():
+        store.runs.insert_one(
+            {
+                "_id": run_id,
+                "campaign": "acme",
+                "status": "running",
+                "started_at": now - timedelta(hours=1),
+                "finished_at": None,
+                "heartbeat_at": beat,
+                "heartbeat_interval": 60.0,
+            }
+        )
+    status = ["status", "--mongo-uri", mongo_uri_of(store)]
+    assert main([*status, "alive"]) == 0
+    assert main([*status, "gone"]) == 1
+    assert store.runs.find_one({"_id": "alive"})["status"] == "running"
+    gone = store.runs.find_one({"_id": "gone"})
+    assert gone["status"] == "failed"
+    assert gone["close_reason"].startswith("abandoned: no heartbeat since ")
+    capsys.readouterr()

@@ -44,8 +44,13 @@ def _storable_stats(stats: dict[str, Any]) -> dict[str, Any]:
 
 
 class RunRecorder:
+    """Settings: ``TIERCRAWL_HEARTBEAT_INTERVAL`` (default 60): seconds between the
+    ``heartbeat_at`` stamps a single-process run gets while it crawls (`abandoned`)."""
+
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
+        self.interval = crawler.settings.getfloat("TIERCRAWL_HEARTBEAT_INTERVAL", 60.0)
+        self.heartbeat: AsyncioLoopingCall | LoopingCall | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunRecorder:
@@ -78,15 +83,29 @@ class RunRecorder:
                     # A recheck covers part of the campaign; `tiercrawl diff` reads it with that run.
                     "recheck_of": spider.recheck_of,
                 },
-                "$set": {"status": "running", "finished_at": None},
+                "$set": {
+                    "status": "running",
+                    "finished_at": None,
+                    "heartbeat_at": now,
+                    "heartbeat_interval": self.interval,
+                },
             },
             upsert=True,
         )
+        if self.interval > 0:
+            self.heartbeat = create_looping_call(self._beat, spider.run_id)
+            self.heartbeat.start(self.interval, now=False)
         logger.info("run %s started", spider.run_id, extra={"spider": spider})
+
+    def _beat(self, run_id: str) -> None:
+        store = store_for(self.crawler)
+        store.runs.update_one({"_id": run_id}, {"$set": {"heartbeat_at": datetime.now(UTC)}})
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if not isinstance(spider, TiersSpider):
             return
+        if self.heartbeat is not None and self.heartbeat.running:
+            self.heartbeat.stop()
         stats = self.crawler.stats
         assert stats is not None
         status = close_run(

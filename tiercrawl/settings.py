@@ -110,6 +110,9 @@ TIERCRAWL_MONGO_CONCURRENT_WRITES = 4
 TIERCRAWL_CONTEXT_CHARS = 300
 # Print a progress line every N seconds (0: off); `tiercrawl crawl` turns it on.
 TIERCRAWL_PROGRESS_INTERVAL = 0.0
+# A running crawl stamps its run every N seconds; a run silent for 10 intervals was
+# abandoned (its process killed) and is marked failed by `status` and `score`.
+TIERCRAWL_HEARTBEAT_INTERVAL = 60.0
 # Full runs kept per campaign after each finished run (0: keep all); older runs are
 # removed with their links, pages, placements and scores. See docs/monitoring.md.
 TIERCRAWL_KEEP_RUNS = 0

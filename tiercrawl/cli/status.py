@@ -24,7 +24,7 @@ from tiercrawl.cli._common import (
 from tiercrawl.core.campaign import campaign_from_dict
 from tiercrawl.core.shards import SHARD_DONE, shard_pages
 from tiercrawl.exceptions import TiercrawlError
-from tiercrawl.jobs.runs import lose_shard
+from tiercrawl.jobs.runs import fail_abandoned, lose_shard
 from tiercrawl.scrapyd import ScrapydError, ScrapydNode
 
 if TYPE_CHECKING:
@@ -185,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
     run_doc = _find_run(store, args.run_id, args.campaign)
     while True:
         states = _job_states(run_doc, given)
-        if _reconcile(store, run_doc, states, args.lost_after):
+        if _reconcile(store, run_doc, states, args.lost_after) or fail_abandoned(store, run_doc):
             run_doc = _find_run(store, run_doc["_id"], None)
         done = run_doc.get("finished_at") is not None
         if done or args.wait is None or time.monotonic() >= deadline:

@@ -28,8 +28,10 @@ if TYPE_CHECKING:
     from tiercrawl.store import Store
 
 __all__ = [
+    "abandoned",
     "close_run",
     "create_sharded_run",
+    "fail_abandoned",
     "load_shard",
     "lose_shard",
     "set_shard_job",
@@ -179,6 +181,36 @@ def _finalise(
     )
     logger.info("run %s %s", run_id, status)
     return status
+
+
+# A run whose heartbeat is older than this many of its intervals was abandoned.
+_SILENT_INTERVALS = 10
+
+
+def abandoned(run: Mapping[str, Any], now: datetime) -> bool:
+    """Whether ``run`` is a single-process crawl left ``running`` by a process that is gone.
+
+    Its heartbeat (`RunRecorder`) stopped ``_SILENT_INTERVALS`` intervals ago. A
+    scheduled run has shards, which ``tiercrawl status`` checks on their nodes.
+    """
+    beat, interval = run.get("heartbeat_at"), run.get("heartbeat_interval")
+    if run.get("status") != "running" or run.get("shards") or beat is None or not interval:
+        return False
+    return (now - beat).total_seconds() > _SILENT_INTERVALS * interval
+
+
+def fail_abandoned(store: Store, run: Mapping[str, Any]) -> bool:
+    """Mark ``run`` failed if it was `abandoned`; True if it was."""
+    now = _now()
+    if not abandoned(run, now):
+        return False
+    why = f"abandoned: no heartbeat since {run['heartbeat_at']:%Y-%m-%d %H:%M:%S} UTC"
+    store.runs.update_one(
+        {"_id": run["_id"], "status": "running"},
+        {"$set": {"status": "failed", "finished_at": now, "close_reason": why}},
+    )
+    logger.info("run %s %s", run["_id"], why)
+    return True
 
 
 def _now() -> datetime:

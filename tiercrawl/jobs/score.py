@@ -35,6 +35,7 @@ from tiercrawl.core.scoring import (
 )
 from tiercrawl.core.urls import match_key
 from tiercrawl.exceptions import TiercrawlError
+from tiercrawl.jobs.runs import fail_abandoned
 
 if TYPE_CHECKING:
     from tiercrawl.core.campaign import Campaign
@@ -105,7 +106,8 @@ def _finished_run(store: Store, name: str, run_id: str | None) -> dict[str, Any]
             raise TiercrawlError(f"{name}: run {run_id} is {run.get('status')}, not finished")
         return run
     newest = store.latest_run(name, ("running", "finished", "failed"), rechecks=False)
-    if newest is not None and newest["status"] == "running":
+    # A crawl whose process was killed left its run running: failed now, it waits for nothing.
+    if newest is not None and newest["status"] == "running" and not fail_abandoned(store, newest):
         raise TiercrawlError(
             f"{name}: run {newest['_id']} is still running: wait for it "
             f"(`tiercrawl status {newest['_id']} --wait`) or score an earlier run with --run"
