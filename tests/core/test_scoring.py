@@ -254,3 +254,10 @@ def test_explanation_of_a_found_link_is_one_line() -> None:
     assert score.explanation == (
         'live: content link, dofollow, partial-match anchor "cordless drills", relevance 0.80'
     )
+
+
+def test_a_number_yaml_read_as_text_gets_a_hint() -> None:
+    with pytest.raises(TiercrawlError) as info:
+        merge_weights({"relevance": "1e3"})
+    hint = "(YAML reads 1e3 as text: write 1000 or 1.0e+03)"
+    assert info.value.problems == [f"weights: relevance must be a number, not '1e3' {hint}"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,7 +127,7 @@ def merge_weights(*overrides: Mapping[str, Any] | None) -> dict[str, float]:
                     f"weights: unknown component {name!r} (known: {', '.join(COMPONENTS)})"
                 )
             elif isinstance(value, bool) or not isinstance(value, int | float):
-                problems.append(f"weights: {name} must be a number, not {value!r}")
+                problems.append(f"weights: {name} must be a number, not {value!r}{_hint(value)}")
             elif not 0 <= value <= 1000 or math.isnan(value):
                 problems.append(f"weights: {name} must be between 0 and 1000, not {value}")
             else:
@@ -136,6 +137,15 @@ def merge_weights(*overrides: Mapping[str, Any] | None) -> dict[str, float]:
     if problems:
         raise TiercrawlError(problems[0], problems)
     return weights
+
+
+def _hint(value: Any) -> str:
+    """Why a number came as text: YAML 1.1 reads ``1e3`` (no dot, no sign) as a string."""
+    if isinstance(value, str):
+        with suppress(ValueError):
+            number = float(value)
+            return f" (YAML reads {value} as text: write {number:g} or {number:.1e})"
+    return ""
 
 
 @dataclass(frozen=True)
