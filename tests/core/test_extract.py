@@ -159,6 +159,19 @@ def test_hidden_text_inside_a_visible_link_is_no_part_of_its_anchor(hiding: str)
     assert link["context"] == "Try Acme drills"
 
 
+def test_a_hidden_links_anchor_is_only_in_its_own_context() -> None:
+    page = extract_page(
+        "<p>Our pick is the <a href='/x'>Acme drill</a> for brick"
+        "<a href='https://spam.example/' style='display:none'>cheap pills</a> and steel.</p>",
+        "https://a.example.com/",
+    )
+    visible, hidden = page.links
+    assert visible.context == "Our pick is the Acme drill for brick and steel."
+    assert (hidden.hidden, hidden.anchor_text) == (True, "cheap pills")
+    assert "cheap pills" in hidden.context
+    assert "cheap pills" not in page.main_text
+
+
 def test_script_and_style_text_stays_out_of_anchor_and_context() -> None:
     (link,) = _links(
         "<p>Before <a href='/x'>the <script>var a = 1;</script>anchor"

@@ -381,6 +381,29 @@ def _main_text(text: str, content: list[Block]) -> str:
     return joined[:MAIN_TEXT_LIMIT].strip()
 
 
+def _fold_if_blanked(part: str, source: str, text: str) -> str:
+    """``part`` of ``source`` with the runs of spaces a blanked hidden anchor left folded."""
+    return part if source is text else " ".join(part.split())
+
+
+def _without_hidden_links(text: str, links: list[_Link]) -> str:
+    """``text`` with the anchors of hidden links blanked out, every position kept.
+
+    A hidden link's text is kept in ``text`` for its own anchor, but it is no
+    part of what readers see around the other links, nor of the main text.
+    """
+    hidden = [link for link in links if link.hidden and link.end > link.start]
+    if not hidden:
+        return text
+    pieces, pos = [], 0
+    for link in hidden:
+        start = max(link.start, pos)
+        pieces += [text[pos:start], " " * (link.end - start)]
+        pos = max(link.end, pos)
+    pieces.append(text[pos:])
+    return "".join(pieces)
+
+
 def _parse(html: str | bytes) -> etree._Element | None:
     text = decode_html(html) if isinstance(html, bytes) else html
     if not text.strip():
@@ -405,11 +428,12 @@ def extract_page(html: str | bytes, url: str, *, context_chars: int = 300) -> Pa
     walk = _Walk()
     top = walk.run(root, base_url)
     text = "".join(walk.chunks)
+    visible = _without_hidden_links(text, walk.links)
     content = find_content(walk.blocks)
     regions = Regions(content)
     page_domain = registered_domain(url)
     links = [
-        _link_facts(link, text, position, page_domain, regions, context_chars)
+        _link_facts(link, text, visible, position, page_domain, regions, context_chars)
         for position, link in enumerate(walk.links)
     ]
     return PageFacts(
@@ -419,7 +443,7 @@ def extract_page(html: str | bytes, url: str, *, context_chars: int = 300) -> Pa
         meta_robots=robots,
         canonical=canonical,
         base_url=base_url,
-        main_text=_main_text(text, content or [top]),
+        main_text=_fold_if_blanked(_main_text(visible, content or [top]), visible, text),
         outbound_links=sum(link.external for link in links),
         links=links,
     )
@@ -428,6 +452,7 @@ def extract_page(html: str | bytes, url: str, *, context_chars: int = 300) -> Pa
 def _link_facts(
     link: _Link,
     text: str,
+    visible: str,
     position: int,
     page_domain: str,
     regions: Regions,
@@ -449,6 +474,11 @@ def _link_facts(
     rel = rel_value.lower().replace(",", " ").split() if rel_value else []
     domain = link.domain
     block = _context_block(link.block, link.end - link.start)
+    # A hidden link's own context holds its anchor; the others' hold no hidden anchors.
+    around = text if link.hidden else visible
+    context = _fold_if_blanked(
+        _context(around, block, link.start, link.end, context_chars), around, text
+    )
     return LinkFacts(
         href=link.href,
         url=link.url,
@@ -463,7 +493,7 @@ def _link_facts(
             link.block, has_text=has_text, in_page=link.href.lstrip().startswith("#")
         ),
         position=position,
-        context=_context(text, block, link.start, link.end, context_chars) or anchor,
+        context=context or anchor,
         hidden=link.hidden,
         external=domain != page_domain,
     )
