@@ -421,13 +421,13 @@ ROW1 = "1,https://blog.example.org/a,https://acme.example/,\n"
         (HEADER, "c.csv: tier1: no entries"),
         (
             HEADER + "2,https://x.example/,https://acme.example/,\n",
-            "c.csv: money_site: missing (no tier-1 target to take it from: pass --money-site)",
+            "c.csv: money_site: missing (no tier-1 target to take it from: pass --money-site to `tiercrawl campaign push`)",
         ),
         (
             HEADER + ROW1 + "1,https://b.example.org/,https://acme.org/,\n",
             (
                 "c.csv: money_site: missing (the tier-1 targets span several domains "
-                "(acme.example, acme.org): pass --money-site)"
+                "(acme.example, acme.org): pass --money-site to `tiercrawl campaign push`)"
             ),
         ),
     ],
@@ -508,7 +508,8 @@ def test_csv_name_from_invalid_stem(tmp_path: Path) -> None:
     problem = _one_problem(tmp_path, HEADER + ROW1, name="My Campaign.csv")
     assert problem == (
         f"{tmp_path / 'My Campaign.csv'}: name: 'My Campaign' is not a valid name: use a-z 0-9 . _ -, "
-        "at most 64 (taken from the file name 'My Campaign.csv'; choose a valid one with --name)"
+        "at most 64 (taken from the file name 'My Campaign.csv'; choose a valid one with "
+        "`tiercrawl campaign push FILE --name NAME`, then crawl it by that name)"
     )
     assert load_campaign(tmp_path / "My Campaign.csv", name="my-campaign").name == "my-campaign"
 

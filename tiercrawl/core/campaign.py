@@ -372,11 +372,18 @@ def _csv_row(
 def _name_hint(name: str | None, path: Path) -> str:
     if name is not None:
         return "from --name"
-    return f"taken from the file name {path.name!r}; choose a valid one with --name"
+    return (
+        f"taken from the file name {path.name!r}; choose a valid one with "
+        "`tiercrawl campaign push FILE --name NAME`, then crawl it by that name"
+    )
 
 
 def _site_domain(url: str) -> str:
     return match_domain(registered_domain(url))
+
+
+# The options belong to `tiercrawl campaign push`, which stores the campaign to crawl by name.
+_MONEY_SITE_HINT = "pass --money-site to `tiercrawl campaign push`"
 
 
 def _infer_money_site(data: dict[str, Any], report: _Report) -> None:
@@ -388,10 +395,10 @@ def _infer_money_site(data: dict[str, Any], report: _Report) -> None:
         report.override(data, "money_site", f"https://{domains[0]}/", "the tier-1 targets' domain")
     elif domains:
         report.hints[("money_site",)] = (
-            f"the tier-1 targets span several domains ({', '.join(domains)}): pass --money-site"
+            f"the tier-1 targets span several domains ({', '.join(domains)}): " + _MONEY_SITE_HINT
         )
     else:
-        report.hints[("money_site",)] = "no tier-1 target to take it from: pass --money-site"
+        report.hints[("money_site",)] = "no tier-1 target to take it from: " + _MONEY_SITE_HINT
 
 
 # --- validation --------------------------------------------------------------

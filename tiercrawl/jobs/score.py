@@ -110,7 +110,7 @@ def _finished_run(store: Store, name: str, run_id: str | None) -> dict[str, Any]
     if newest is not None and newest["status"] == "running" and not fail_abandoned(store, newest):
         raise TiercrawlError(
             f"{name}: run {newest['_id']} is still running: wait for it "
-            f"(`tiercrawl status {newest['_id']} --wait`) or score an earlier run with --run"
+            f"(`tiercrawl status {newest['_id']} --wait SECONDS`) or score an earlier run with --run"
         )
     run = store.latest_run(name, rechecks=False)
     if run is None:
