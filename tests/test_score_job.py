@@ -122,7 +122,7 @@ def build_run(store: Store, run_id: str = "run-1", age: int = 0) -> RunBuilder:
         context="About - Sponsored by Acme",
     )
     run.placement(1, food, MONEY, "nofollow", footer)
-    run.page(gone, 1, "", status=404, indexable=False, indexability=["status"])
+    run.page(gone, 1, "Not found", status=404, indexable=False, indexability=["status"])
     run.placement(1, gone, MONEY, "page_error", None)
     t1, t2 = "https://forum.example.net/t/1", "https://forum.example.net/t/2"
     run.page(t1, 2, FORUM_TEXT)
@@ -190,6 +190,8 @@ def test_lost_placements_score_low_and_say_why(scored: dict[str, dict[str, Any]]
     assert gone["score"] <= 5
     assert gone["flags"][0] == "page_error"
     assert gone["explanation"].startswith("page error (HTTP 404)")
+    # "Not found" is no topic: relevance unknown, not 0 for missing the keywords.
+    assert gone["components"]["relevance"] == 0.5
     missing = scored["https://forum.example.net/t/2"]
     assert missing["score"] <= 10
     assert "missing" in missing["flags"]

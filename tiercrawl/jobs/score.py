@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from tiercrawl.core.anchors import AnchorDistribution, anchor_distribution, classify_anchor
 from tiercrawl.core.campaign import campaign_from_dict
-from tiercrawl.core.relevance import TfidfIndex, Vector, placement_relevance
+from tiercrawl.core.relevance import Relevance, TfidfIndex, Vector, placement_relevance
 from tiercrawl.core.scoring import (
     STATUS_BANDS,
     PlacementFacts,
@@ -172,15 +172,20 @@ class _Scorer:
         page = self.page(placement["url"])
         link = placement.get("link") or {}
         target_text = _page_text(self.page(placement["target"]))
-        relevance = placement_relevance(
-            self.index,
-            page_text="",
-            context=(link.get("context") or "") if placement.get("found") else "",
-            anchor=link.get("anchor_text") or "",
-            target_text=target_text,
-            keywords=self.keywords,
-            page_vector=self.vector(placement["url"]),
-            target_vector=self.vector(placement["target"]) if target_text else None,
+        # An error page's title and text ("Not found") say nothing of the page's topic.
+        relevance = (
+            placement_relevance(
+                self.index,
+                page_text="",
+                context=(link.get("context") or "") if placement.get("found") else "",
+                anchor=link.get("anchor_text") or "",
+                target_text=target_text,
+                keywords=self.keywords,
+                page_vector=self.vector(placement["url"]),
+                target_vector=self.vector(placement["target"]) if target_text else None,
+            )
+            if 200 <= ((page or {}).get("status") or 0) < 300
+            else Relevance(None)
         )
         main_text = (page or {}).get("main_text") or ""
         return score_placement(
