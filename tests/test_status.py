@@ -66,3 +66,21 @@ def test_a_single_process_run_whose_heartbeat_stopped_is_failed(
     assert gone["status"] == "failed"
     assert gone["close_reason"].startswith("abandoned: no heartbeat since ")
     capsys.readouterr()
+
+
+def test_a_node_that_refuses_the_credentials_is_not_unreachable(
+    store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tiercrawl.demo.webserver import Site
+
+    campaign = load_campaign(ROOT / "tests" / "data" / "campaigns" / "acme-drills.yaml")
+    with Site("127.0.0.1") as scrapyd:
+        scrapyd.add("/status.json", '{"status": "error"}', status=401)
+        shards = plan_shards(campaign.pages(), 1)
+        node = scrapyd.base + "/"
+        create_sharded_run(store, "r2", campaign, shards, nodes=[node], project="tiercrawl")
+        set_shard_job(store, "r2", 0, "job-2")
+        assert main(["status", "r2", "--mongo-uri", mongo_uri_of(store), "--lost-after", "0"]) == 0
+    shard = store.runs.find_one({"_id": "r2"})["shards"][0]
+    assert (shard["status"], shard.get("unreachable_since")) == ("pending", None)
+    assert "error (" in capsys.readouterr().out

@@ -22,7 +22,7 @@ from urllib.request import Request, urlopen
 from tiercrawl.core.urls import hide_credentials, http_url_problem
 from tiercrawl.exceptions import TiercrawlError
 
-__all__ = ["ScrapydError", "ScrapydNode"]
+__all__ = ["ScrapydError", "ScrapydNode", "ScrapydUnreachable"]
 
 USERNAME_ENV = "TIERCRAWL_SCRAPYD_USERNAME"
 PASSWORD_ENV = "TIERCRAWL_SCRAPYD_PASSWORD"
@@ -30,6 +30,10 @@ PASSWORD_ENV = "TIERCRAWL_SCRAPYD_PASSWORD"
 
 class ScrapydError(TiercrawlError):
     """A Scrapyd node cannot be reached, refused the credentials, or refused a request."""
+
+
+class ScrapydUnreachable(ScrapydError):
+    """No answer at all from a Scrapyd node: refused, reset or timed out connection."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,7 @@ class ScrapydNode:
             raise ScrapydError(f"{self.url}{endpoint}: HTTP {exc.code} {exc.reason}") from exc
         except (URLError, TimeoutError, OSError) as exc:
             reason = exc.reason if isinstance(exc, URLError) else exc
-            raise ScrapydError(f"{self.url}: cannot reach Scrapyd: {reason}") from exc
+            raise ScrapydUnreachable(f"{self.url}: cannot reach Scrapyd: {reason}") from exc
         except ValueError as exc:
             raise ScrapydError(f"{self.url}{endpoint}: not a Scrapyd JSON answer") from exc
         if payload.get("status") != "ok":

@@ -25,7 +25,7 @@ from tiercrawl.core.campaign import campaign_from_dict
 from tiercrawl.core.shards import SHARD_DONE, shard_pages
 from tiercrawl.exceptions import TiercrawlError
 from tiercrawl.jobs.runs import fail_abandoned, lose_shard
-from tiercrawl.scrapyd import ScrapydError, ScrapydNode
+from tiercrawl.scrapyd import ScrapydError, ScrapydNode, ScrapydUnreachable
 
 if TYPE_CHECKING:
     from tiercrawl.store import Store
@@ -93,8 +93,11 @@ def _job_states(run: dict[str, Any], given: dict[str, ScrapydNode]) -> dict[int,
         node = _node_for(shard["node"], given)
         try:
             states[shard["index"]] = node.job_state(run["scrapyd_project"], shard["job_id"])
-        except ScrapydError as exc:
+        except ScrapydUnreachable as exc:
             states[shard["index"]] = f"{_UNREACHABLE} ({exc})"
+        except ScrapydError as exc:
+            # It answered (wrong credentials, say): the job may well be running.
+            states[shard["index"]] = f"error ({exc})"
     return states
 
 
