@@ -276,3 +276,17 @@ def test_retention_keeps_the_newest_runs_and_their_rechecks_without_orphans(stor
     assert {run["_id"] for run in store.runs.find()} == kept
     for collection in RUN_COLLECTIONS:
         assert set(store.db[collection].distinct("run_id")) == kept - {"live-now"}, collection
+
+
+def test_retention_counts_finished_runs_only(store: Store) -> None:
+    for day, run_id, status in [
+        (1, "old", "finished"),
+        (2, "base", "finished"),
+        (3, "broken", "failed"),
+        (4, "new", "finished"),
+    ]:
+        add_run(store, run_id, day, status=status)
+        fill(store, run_id)
+    # Two finished runs kept, so that diff has its baseline; the failed one between them too.
+    assert runs_to_remove(store, CAMPAIGN, 2) == ["old"]
+    assert runs_to_remove(store, CAMPAIGN, 3) == []

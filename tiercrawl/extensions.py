@@ -18,10 +18,12 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from pymongo.errors import PyMongoError
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import AsyncioLoopingCall, create_looping_call
 
+from tiercrawl.exceptions import StoreError
 from tiercrawl.jobs.retention import apply_retention
 from tiercrawl.jobs.runs import close_run, start_shard
 from tiercrawl.spiders.tiers import TiersSpider
@@ -98,8 +100,14 @@ class RunRecorder:
         logger.info("run %s started", spider.run_id, extra={"spider": spider})
 
     def _beat(self, run_id: str) -> None:
-        store = store_for(self.crawler)
-        store.runs.update_one({"_id": run_id}, {"$set": {"heartbeat_at": datetime.now(UTC)}})
+        # Never raise: a looping call stops for good on an error, and a crawl that outlived
+        # a short store outage would then be taken for abandoned.
+        try:
+            store_for(self.crawler).runs.update_one(
+                {"_id": run_id}, {"$set": {"heartbeat_at": datetime.now(UTC)}}
+            )
+        except (PyMongoError, StoreError) as exc:
+            logger.warning("run %s: heartbeat not stored: %s", run_id, exc)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if not isinstance(spider, TiersSpider):

@@ -24,12 +24,20 @@ RUN_COLLECTIONS = ("links", "pages", "placements", "placement_digests", "scores"
 
 
 def runs_to_remove(store: Store, campaign: str, keep: int) -> list[str]:
-    """The ids of the runs of ``campaign`` that fall out of the newest ``keep`` full runs."""
+    """The ids of the runs of ``campaign`` older than its newest ``keep`` finished full runs.
+
+    Only finished runs count: failed ones between them are kept with them, but
+    never take the place of the baseline a diff needs.
+    """
     if keep <= 0:
         return []
     runs = store.runs_of(campaign, ("finished", "failed"))  # newest first
-    full = [run["_id"] for run in runs if not run.get("recheck_of")]
-    kept = set(full[:keep])
+    full = [run for run in runs if not run.get("recheck_of")]
+    finished = [run for run in full if run["status"] == "finished"][:keep]
+    if len(finished) < keep:
+        return []
+    oldest = finished[-1]["started_at"]
+    kept = {run["_id"] for run in full if run["started_at"] >= oldest}
     parents = {run["_id"]: run.get("recheck_of") for run in runs}
 
     def root(run_id: str) -> str:
