@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from pymongo.errors import InvalidOperation
@@ -41,3 +42,46 @@ def test_a_failed_write_is_raised_to_the_next_item_and_at_close(mongo_uri: str) 
     asyncio.run(crawl())
     assert crawler.stats is not None
     assert crawler.stats.get_value("tiercrawl/store/batches") is None
+
+
+def test_a_batch_the_store_could_not_take_is_written_once_it_is_back(tmp_path: Path) -> None:
+    import threading
+
+    from secantus import SecantusDBServer
+
+    from tests.web import closed_port
+
+    port = closed_port()
+
+    def server() -> SecantusDBServer:
+        db = SecantusDBServer(
+            host="127.0.0.1", port=port, storage_path=str(tmp_path), replica_set_name=None
+        )
+        db.start()
+        return db
+
+    first = server()
+    store = open_store(f"mongodb://127.0.0.1:{port}/sink")
+    crawler = get_crawler(Spider)
+    crawler._apply_settings()
+    sink = MongoSinkPipeline(crawler, store, batch_size=1, concurrent_writes=1)
+    # The store goes away for longer than pymongo waits for a server (10 s), then is back.
+    first.stop()
+    restarted: list[SecantusDBServer] = []
+    threading.Timer(12.0, lambda: restarted.append(server())).start()
+
+    async def crawl() -> None:
+        for n in range(3):
+            await sink.process_item(_item(f"{PAGE}?{n}"))
+        await sink.close_spider()
+
+    try:
+        asyncio.run(crawl())
+        assert store.pages.count_documents({"run_id": "run-1"}) == 3
+        assert store.links.count_documents({}) == 3
+        assert crawler.stats is not None
+        assert crawler.stats.get_value("tiercrawl/store/pages_lost") is None
+    finally:
+        store.close()
+        for db in restarted:
+            db.stop()

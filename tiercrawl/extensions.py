@@ -116,6 +116,9 @@ class RunRecorder:
             self.heartbeat.stop()
         stats = self.crawler.stats
         assert stats is not None
+        # Pages the store never took: the run is not complete, whatever Scrapy says.
+        if stats.get_value("tiercrawl/store/pages_lost"):
+            reason = "store_failed"
         status = close_run(
             store_for(self.crawler),
             spider.run_id,

@@ -15,6 +15,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from itemadapter import ItemAdapter
+from pymongo.errors import ConnectionFailure
 
 from tiercrawl.core.extract import extract_page
 from tiercrawl.core.indexability import assess, page_nofollow, x_robots_tokens
@@ -32,6 +33,10 @@ if TYPE_CHECKING:
 __all__ = ["ExtractPipeline", "MongoSinkPipeline"]
 
 logger = logging.getLogger(__name__)
+
+# Seconds between the tries of a batch the store could not take (connection lost,
+# no server to select): a restarted or failed-over MongoDB has its writes, not a gap.
+WRITE_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0)
 
 
 class ExtractPipeline:
@@ -119,7 +124,11 @@ class MongoSinkPipeline:
     ``TIERCRAWL_MONGO_CONCURRENT_WRITES`` (default 4 batches in flight).
     Batches are written in threads, so the crawl goes on while MongoDB answers,
     and several at once, so the store always has the next one at hand; items
-    wait only when that many are in flight already.
+    wait only when that many are in flight already. A batch the store could
+    not take (connection lost) is tried again after `WRITE_RETRY_DELAYS`
+    (about 30 s in all, plus pymongo's 10 s wait for a server each time); if
+    it still fails, its pages are counted in ``tiercrawl/store/pages_lost``
+    and the run is closed ``failed``.
     """
 
     def __init__(
@@ -176,9 +185,20 @@ class MongoSinkPipeline:
         write.add_done_callback(self._written)
 
     async def _write(self, pages: list[dict[str, Any]], links: list[dict[str, Any]]) -> None:
-        await asyncio.to_thread(self._write_batch, pages, links)
         stats = self.crawler.stats
         assert stats is not None
+        for delay in (*WRITE_RETRY_DELAYS, None):
+            try:
+                # Safe to repeat: links are keyed by link id, pages upserted on (run_id, url).
+                await asyncio.to_thread(self._write_batch, pages, links)
+                break
+            except ConnectionFailure as exc:
+                if delay is None:
+                    # Counted, so that the run is closed failed (RunRecorder), not finished.
+                    stats.inc_value("tiercrawl/store/pages_lost", len(pages))
+                    raise
+                logger.warning("store write failed (%s): trying again in %g s", exc, delay)
+                await asyncio.sleep(delay)
         stats.inc_value("tiercrawl/store/batches")
         stats.inc_value("tiercrawl/store/pages_written", len(pages))
         stats.inc_value("tiercrawl/store/links_written", len(links))
