@@ -128,3 +128,27 @@ def test_a_dead_site_is_one_line_per_failure_without_tracebacks(
     assert "Gave up retrying" in result.stderr
     assert "Traceback" not in result.stderr
     assert "placements: 1 inconclusive" in result.stdout
+
+
+def test_ctrl_c_is_acknowledged_above_the_crawls_log_level(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import logging
+
+    from tiercrawl.cli.crawl import _show_progress
+
+    crawler_logger = logging.getLogger("scrapy.crawler")
+    touched = [crawler_logger, logging.getLogger("tiercrawl.progress")]
+    saved = [(list(lg.handlers), lg.level, lg.propagate) for lg in touched]
+    try:
+        _show_progress()
+        crawler_logger.info("Received SIGINT, shutting down gracefully. Send again to force ")
+        crawler_logger.info("Overridden settings: {}")
+    finally:
+        for lg, (handlers, level, propagate) in zip(touched, saved, strict=True):
+            lg.handlers[:] = handlers
+            lg.setLevel(level)
+            lg.propagate = propagate
+    err = capsys.readouterr().err
+    assert "crawl: Received SIGINT, shutting down gracefully" in err
+    assert "Overridden settings" not in err

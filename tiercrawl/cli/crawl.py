@@ -76,6 +76,10 @@ def _without_traceback(record: logging.LogRecord) -> bool:
     return True
 
 
+def _is_shutdown_notice(record: logging.LogRecord) -> bool:
+    return record.getMessage().startswith("Received ")
+
+
 def _show_progress() -> None:
     for name in _DOWNLOAD_FAILURE_LOGGERS:
         logging.getLogger(name).addFilter(_without_traceback)
@@ -85,6 +89,14 @@ def _show_progress() -> None:
     progress.addHandler(handler)
     progress.setLevel(logging.INFO)
     progress.propagate = False
+    # Scrapy's "Received SIGINT, shutting down gracefully. Send again to force" is an
+    # INFO line, below the WARNING level the crawl shows: without it, Ctrl-C seems ignored.
+    shutdown = logging.StreamHandler(sys.stderr)
+    shutdown.setFormatter(logging.Formatter("crawl: %(message)s"))
+    shutdown.addFilter(_is_shutdown_notice)
+    crawler_logger = logging.getLogger("scrapy.crawler")
+    crawler_logger.addHandler(shutdown)
+    crawler_logger.setLevel(logging.INFO)
 
 
 def run(args: argparse.Namespace) -> int:
