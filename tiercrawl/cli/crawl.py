@@ -8,6 +8,8 @@ import os
 import sys
 from typing import Any
 
+from pymongo.errors import PyMongoError
+
 from tiercrawl.campaigns import open_campaign
 from tiercrawl.cli._common import (
     add_settings_option,
@@ -17,7 +19,7 @@ from tiercrawl.cli._common import (
     store_uri,
 )
 from tiercrawl.core.render import RENDER_MODES
-from tiercrawl.exceptions import start_error
+from tiercrawl.exceptions import StoreError, start_error
 
 
 def add_parser(subparsers: Any) -> None:
@@ -124,11 +126,16 @@ def run(args: argparse.Namespace) -> int:
     if failures:
         raise start_error(failures[0]) or failures[0]
     run_id = getattr(crawler.spider, "run_id", None)
-    run_doc = store.runs.find_one({"_id": run_id}) if run_id else None
-    if run_doc is None:
-        print(f"crawl: the crawl of {campaign.name} did not start", file=sys.stderr)
-        return 1
-    _print_summary(store, run_doc)
+    try:
+        run_doc = store.runs.find_one({"_id": run_id}) if run_id else None
+        if run_doc is None:
+            print(f"crawl: the crawl of {campaign.name} did not start", file=sys.stderr)
+            return 1
+        _print_summary(store, run_doc)
+    except PyMongoError as exc:
+        # The store went away during the crawl: what the crawl logged says what was lost.
+        reason = str(exc).split(" (configured timeouts", 1)[0]
+        raise StoreError(f"run {run_id}: cannot read its result from the store: {reason}") from exc
     return 0 if run_doc["status"] == "finished" else 1
 
 
