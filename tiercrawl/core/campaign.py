@@ -22,9 +22,8 @@ import yaml
 from tiercrawl.core.urls import (
     http_url_problem,
     is_http_url,
-    match_domain,
     match_key,
-    registered_domain,
+    site_domain,
 )
 from tiercrawl.exceptions import CampaignError
 
@@ -378,10 +377,6 @@ def _name_hint(name: str | None, path: Path) -> str:
     )
 
 
-def _site_domain(url: str) -> str:
-    return match_domain(registered_domain(url))
-
-
 # The options belong to `tiercrawl campaign push`, which stores the campaign to crawl by name.
 _MONEY_SITE_HINT = "pass --money-site to `tiercrawl campaign push`"
 
@@ -390,7 +385,7 @@ def _infer_money_site(data: dict[str, Any], report: _Report) -> None:
     """The money site of a CSV campaign: the one registered domain of its tier-1 targets."""
     # A target that is no valid URL is reported as such, and names no site.
     targets = [entry.get("target", "") for entry in data["tier1"]]
-    domains = sorted({_site_domain(target) for target in targets if is_http_url(target)})
+    domains = sorted({site_domain(target) for target in targets if is_http_url(target)})
     if len(domains) == 1:
         report.override(data, "money_site", f"https://{domains[0]}/", "the tier-1 targets' domain")
     elif domains:
@@ -550,9 +545,9 @@ def _cross_check(
         else:
             seen[key] = path
     if money_site is not None:
-        ours = _site_domain(money_site)
+        ours = site_domain(money_site)
         for path, entry in tier1:
-            if _site_domain(entry.target) != ours:
+            if site_domain(entry.target) != ours:
                 report.add(
                     (*path, "target"),
                     f"{entry.target!r} is not on the money site's domain {ours}",

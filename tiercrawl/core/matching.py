@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from tiercrawl.core.campaign import Entry
-from tiercrawl.core.urls import match_domain, match_key, registered_domain
+from tiercrawl.core.urls import match_domain, match_key, site_domain
 
 __all__ = [
     "STATUSES",
@@ -201,7 +201,7 @@ def target_domains(entries: Iterable[Entry]) -> dict[str, frozenset[str]]:
     """
     domains: dict[str, set[str]] = {}
     for entry in entries:
-        domains.setdefault(entry.url, set()).add(match_domain(registered_domain(entry.target)))
+        domains.setdefault(entry.url, set()).add(site_domain(entry.target))
     return {url: frozenset(found) for url, found in domains.items()}
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "resolve",
     "resolve_link",
     "same_target",
+    "site_domain",
 ]
 
 _TRACKING_PARAMS = frozenset({"gclid", "fbclid", "msclkid", "dclid", "yclid", "mc_cid", "mc_eid"})
@@ -295,8 +296,9 @@ def registered_domain(url: str) -> str:
 
     An IP address, or a host with no public suffix (``localhost``), is its own
     registered domain. Suffixes of the list's private section count: a blog
-    on ``alice.blogspot.com`` is its own site. An internationalised domain is given in Unicode, also
-    when the URL spells it in punycode (``xn--bcher-kva.de`` → ``bücher.de``).
+    on ``alice.blogspot.com`` is its own site. An internationalised domain is
+    given in Unicode, also when the URL spells it in punycode
+    (``xn--bcher-kva.de`` → ``bücher.de``).
     """
     host = _host_of(url)
     return _registered_domain_of_host(host) if host else ""
@@ -309,6 +311,11 @@ def match_domain(domain: str) -> str:
     (``www.acme.test``) is its own registered domain, with the ``www.``.
     """
     return domain.removeprefix("www.")
+
+
+def site_domain(url: str) -> str:
+    """The registered domain of ``url`` in `match_domain` form: the site it belongs to."""
+    return match_domain(registered_domain(url))
 
 
 def _is_tracking(name: str) -> bool:

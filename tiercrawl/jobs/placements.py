@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from tiercrawl.core.batching import batches
 from tiercrawl.core.diff import placement_digest
 from tiercrawl.core.matching import evaluate_placement, target_domains
-from tiercrawl.core.urls import match_domain, registered_domain
+from tiercrawl.core.urls import site_domain
 
 if TYPE_CHECKING:
     from tiercrawl.core.campaign import Campaign, Entry
@@ -80,7 +80,7 @@ def compute_placements(store: Store, run_id: str, campaign: Campaign) -> int:
     off_domain = {
         e.url
         for e in entries
-        if {match_domain(registered_domain(a)) for a in aliases.get(e.target, [])} - domains[e.url]
+        if {site_domain(a) for a in aliases.get(e.target, [])} - domains[e.url]
     }
     written = 0
     rows: list[DigestRow] = []
