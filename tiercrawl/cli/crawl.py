@@ -20,6 +20,7 @@ from tiercrawl.cli._common import (
 )
 from tiercrawl.core.render import RENDER_MODES
 from tiercrawl.exceptions import StoreError, start_error
+from tiercrawl.store import store_failure
 
 
 def add_parser(subparsers: Any) -> None:
@@ -134,8 +135,9 @@ def run(args: argparse.Namespace) -> int:
         _print_summary(store, run_doc)
     except PyMongoError as exc:
         # The store went away during the crawl: what the crawl logged says what was lost.
-        reason = str(exc).split(" (configured timeouts", 1)[0]
-        raise StoreError(f"run {run_id}: cannot read its result from the store: {reason}") from exc
+        raise StoreError(
+            f"run {run_id}: cannot read its result from the store: {store_failure(exc)}"
+        ) from exc
     return 0 if run_doc["status"] == "finished" else 1
 
 

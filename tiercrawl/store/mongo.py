@@ -27,7 +27,7 @@ from tiercrawl.core.urls import hide_credentials
 from tiercrawl.exceptions import StoreError
 from tiercrawl.store.embedded import embedded_uri
 
-__all__ = ["COLLECTIONS", "Store", "link_id", "open_store"]
+__all__ = ["COLLECTIONS", "Store", "link_id", "open_store", "store_failure"]
 
 COLLECTIONS = (
     "runs",
@@ -124,10 +124,15 @@ def open_store(uri: str | None = None, *, home: Path | None = None) -> Store:
         client.admin.command("ping")
     except PyMongoError as exc:
         client.close()
-        # pymongo appends its topology description: keep the first, readable part.
-        reason = str(exc).split(" (configured timeouts", 1)[0]
-        raise StoreError(f"cannot reach MongoDB at {hide_credentials(uri)}: {reason}") from exc
+        raise StoreError(
+            f"cannot reach MongoDB at {hide_credentials(uri)}: {store_failure(exc)}"
+        ) from exc
     return Store(client, database)
+
+
+def store_failure(exc: PyMongoError) -> str:
+    """What went wrong, without the topology description pymongo appends to it."""
+    return str(exc).split(" (configured timeouts", 1)[0]
 
 
 class Store:
