@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import blog_campaign, scrapy_crawl
+from tests.conftest import ROOT, TEST_CRAWL_SETTINGS, blog_campaign, scrapy_crawl, setting_args
 from tests.web import TestWeb
 from tiercrawl.store import Store, open_store
 
@@ -424,3 +429,39 @@ def test_small_batches_written_one_or_several_at_once_store_the_same_documents(
     assert stored(store, run["_id"]) == stored(shared_store, shared_run)
     assert store.pages.count_documents({"run_id": run["_id"]}) == 26
     store.close()
+
+
+def test_a_forced_shutdown_fails_the_run_at_once(
+    web: TestWeb, store: Store, mongo_uri: str, tmp_path: Path
+) -> None:
+    # Ctrl-C twice: Scrapy stops the reactor and the spider never closes.
+    campaign = blog_campaign(web, tmp_path / "forced.yaml", "/slow", "/best-drills")
+    settings = {**TEST_CRAWL_SETTINGS, "DOWNLOAD_TIMEOUT": "30"}
+    command = ["-m", "scrapy", "crawl", "tiers", "-a", f"campaign={campaign}"]
+    process = subprocess.Popen(
+        [sys.executable, *command, *setting_args(settings)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "TIERCRAWL_MONGO_URI": mongo_uri},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        # Signals before the reactor runs are not Scrapy's to handle: wait for a download.
+        slow_hits = web.blog.hits.get("/slow", 0)
+        deadline = time.monotonic() + 60
+        while web.blog.hits.get("/slow", 0) == slow_hits:
+            assert process.poll() is None, "the crawl ended before it fetched /slow"
+            assert time.monotonic() < deadline, "/slow not fetched after 60 s"
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert "forcing unclean shutdown" in err, err[-3000:]
+    run = store.runs.find_one({"campaign": "forced"})
+    assert run is not None
+    assert run["status"] == "failed", err[-3000:]
+    assert run["close_reason"] == "shutdown: forced before the crawl closed"
+    assert run["finished_at"] is not None

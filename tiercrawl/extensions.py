@@ -22,10 +22,11 @@ from pymongo.errors import PyMongoError
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import AsyncioLoopingCall, create_looping_call
+from scrapy.utils.reactor import is_reactor_installed
 
 from tiercrawl.exceptions import StoreError
 from tiercrawl.jobs.retention import apply_retention
-from tiercrawl.jobs.runs import close_run, start_shard
+from tiercrawl.jobs.runs import close_run, fail_run, lose_shard, start_shard
 from tiercrawl.spiders.tiers import TiersSpider
 from tiercrawl.store_access import store_for
 
@@ -45,6 +46,13 @@ def _storable_stats(stats: dict[str, Any]) -> dict[str, Any]:
     return {key.replace(".", "_").lstrip("$"): value for key, value in stats.items()}
 
 
+def _reactor() -> Any:
+    # Imported when used: importing it at module level would install the default reactor.
+    from twisted.internet import reactor
+
+    return reactor
+
+
 class RunRecorder:
     """Settings: ``TIERCRAWL_HEARTBEAT_INTERVAL`` (default 60): seconds between the
     ``heartbeat_at`` stamps a single-process run gets while it crawls (`abandoned`)."""
@@ -53,6 +61,7 @@ class RunRecorder:
         self.crawler = crawler
         self.interval = crawler.settings.getfloat("TIERCRAWL_HEARTBEAT_INTERVAL", 60.0)
         self.heartbeat: AsyncioLoopingCall | LoopingCall | None = None
+        self.forced_stop_trigger: Any = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunRecorder:
@@ -65,6 +74,10 @@ class RunRecorder:
         if not isinstance(spider, TiersSpider):
             return
         store = store_for(self.crawler)
+        if is_reactor_installed():
+            self.forced_stop_trigger = _reactor().addSystemEventTrigger(
+                "before", "shutdown", self._stopped_unclosed, spider
+            )
         if spider.shard is not None:
             # `tiercrawl schedule` stored the run; only this shard's state is ours.
             start_shard(store, spider.run_id, spider.shard)
@@ -109,11 +122,33 @@ class RunRecorder:
         except (PyMongoError, StoreError) as exc:
             logger.warning("run %s: heartbeat not stored: %s", run_id, exc)
 
+    def _stop_watching(self) -> None:
+        if self.heartbeat is not None and self.heartbeat.running:
+            self.heartbeat.stop()
+        if self.forced_stop_trigger is not None:
+            _reactor().removeSystemEventTrigger(self.forced_stop_trigger)
+            self.forced_stop_trigger = None
+
+    def _stopped_unclosed(self, spider: TiersSpider) -> None:
+        """The reactor stops and the spider never closed: a forced shutdown (Ctrl-C twice,
+        a second ``scrapyd cancel``). The run cannot be complete; say so now rather than
+        leave it ``running`` until its heartbeat has been silent long enough."""
+        self.forced_stop_trigger = None
+        self._stop_watching()
+        why = "shutdown: forced before the crawl closed"
+        try:
+            store = store_for(self.crawler)
+            if spider.shard is None:
+                fail_run(store, spider.run_id, why)
+            else:
+                lose_shard(store, spider.run_id, spider.shard, why)
+        except (PyMongoError, StoreError) as exc:
+            logger.warning("run %s: its failure not stored: %s", spider.run_id, exc)
+
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if not isinstance(spider, TiersSpider):
             return
-        if self.heartbeat is not None and self.heartbeat.running:
-            self.heartbeat.stop()
+        self._stop_watching()
         stats = self.crawler.stats
         assert stats is not None
         # Pages the store never took: the run is not complete, whatever Scrapy says.

@@ -32,6 +32,7 @@ __all__ = [
     "close_run",
     "create_sharded_run",
     "fail_abandoned",
+    "fail_run",
     "load_shard",
     "lose_shard",
     "set_shard_job",
@@ -201,16 +202,23 @@ def abandoned(run: Mapping[str, Any], now: datetime) -> bool:
 
 def fail_abandoned(store: Store, run: Mapping[str, Any]) -> bool:
     """Mark ``run`` failed if it was `abandoned`; True if it was."""
-    now = _now()
-    if not abandoned(run, now):
+    if not abandoned(run, _now()):
         return False
-    why = f"abandoned: no heartbeat since {run['heartbeat_at']:%Y-%m-%d %H:%M:%S} UTC"
-    store.runs.update_one(
-        {"_id": run["_id"], "status": "running"},
-        {"$set": {"status": "failed", "finished_at": now, "close_reason": why}},
+    fail_run(
+        store,
+        run["_id"],
+        f"abandoned: no heartbeat since {run['heartbeat_at']:%Y-%m-%d %H:%M:%S} UTC",
     )
-    logger.info("run %s %s", run["_id"], why)
     return True
+
+
+def fail_run(store: Store, run_id: str, why: str) -> None:
+    """Mark a single-process run failed, without placements, if it is still ``running``."""
+    store.runs.update_one(
+        {"_id": run_id, "status": "running"},
+        {"$set": {"status": "failed", "finished_at": _now(), "close_reason": why}},
+    )
+    logger.info("run %s %s", run_id, why)
 
 
 def _now() -> datetime:
