@@ -212,6 +212,24 @@ def test_scores_pages_and_url_form_edits_in_one_streamed_diff(store: Store) -> N
     }
 
 
+def test_a_page_placing_the_same_anchor_twice_loses_one_link_not_retargets_it(
+    store: Store,
+) -> None:
+    # /two links the drills and the saws with one anchor; the drills link goes.
+    saws, url = "https://acme.example/saws/", "https://blog.example/two"
+    saws_link = link_document(url, saws, 0, anchor_text="Acme drills")
+    add_run(store, "a", 1)
+    add_run(store, "b", 2)
+    for run_id in ("a", "b"):
+        store.placements.insert_one(placement(run_id, url, target=saws, link=saws_link))
+    put(store, "a", {"two": "live"})
+    put(store, "b", {"two": "missing"})
+    store.pages.insert_one({"run_id": "b", "url": url, "link_count": 1})
+    store.insert_links([{**saws_link, "run_id": "b", "campaign": CAMPAIGN}])
+    _, changes = changes_between(store, CAMPAIGN)
+    assert [(c.kind, c.target) for c in changes] == [("lost", TARGET)]
+
+
 def test_cli_text_and_csv(store: Store, capsys: pytest.CaptureFixture[str]) -> None:
     add_run(store, "a", 1)
     add_run(store, "b", 2)

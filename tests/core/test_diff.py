@@ -18,6 +18,7 @@ from tiercrawl.core.diff import (
     placement_digest,
     resolve_recheck,
 )
+from tiercrawl.core.urls import match_key
 from tiercrawl.testing import link_document, placement_document
 
 URL = "https://blog.example.org/best-drills"
@@ -271,6 +272,15 @@ def test_link_pointed_elsewhere_is_a_target_change_not_a_loss() -> None:
     assert (change.old, change.new) == (TARGET, "https://rival.example/drills")
     assert change.severity == "regression"
     assert find_relinked(old["link"], [link(anchor_text="Acme cordless drills")]) is None
+
+
+def test_a_link_to_another_target_of_the_page_is_not_a_target_change() -> None:
+    # The page also places "Acme cordless drills" towards the saws: that link is its own.
+    saws = "https://acme.example/saws/"
+    old = placement()
+    links = [link(url=saws, anchor_text="Acme cordless drills")]
+    assert find_relinked(old["link"], links, {match_key(saws)}) is None
+    assert find_relinked(old["link"], links, {match_key(TARGET)}) == links[0]
 
 
 def test_score_changed_beyond_the_threshold_only() -> None:

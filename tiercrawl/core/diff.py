@@ -26,7 +26,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -291,17 +291,24 @@ def needs_relink(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
 
 
 def find_relinked(
-    old_link: Mapping[str, Any], links: Iterable[Mapping[str, Any]]
+    old_link: Mapping[str, Any],
+    links: Iterable[Mapping[str, Any]],
+    other_targets: Collection[str] = (),
 ) -> Mapping[str, Any] | None:
-    """The link of the newer page that took the old link's place: same anchor, another target."""
+    """The link of the newer page that took the old link's place: same anchor, another target.
+
+    ``other_targets`` are the `match_key` of the page's other placements' targets: a
+    link to one of them is that placement's own link, not this one moved.
+    """
     anchor = _fold(old_link.get("anchor_text"))
     if not anchor:
         return None
     old_target = match_key(old_link.get("url") or "")
     for link in links:
-        if _fold(link.get("anchor_text")) == anchor and match_key(link.get("url") or "") != (
-            old_target
-        ):
+        if _fold(link.get("anchor_text")) != anchor:
+            continue
+        target = match_key(link.get("url") or "")
+        if target != old_target and target not in other_targets:
             return link
     return None
 

@@ -50,6 +50,7 @@ from tiercrawl.core.diff import (
     score_changes,
 )
 from tiercrawl.core.report import SECTIONS, ReportData, Section
+from tiercrawl.core.urls import match_key
 from tiercrawl.exceptions import StoreError, TiercrawlError
 from tiercrawl.jobs.placements import DIGESTS
 
@@ -83,6 +84,7 @@ _PAGE_FIELDS = {"_id": 0, "run_id": 1, "url": 1, **dict.fromkeys(PAGE_FIELDS, 1)
 _SCORE_FIELDS = {"_id": 0, "tier": 1, "url": 1, "target": 1, **dict.fromkeys(SCORE_FIELDS, 1)}
 _LINK_FIELDS = {"_id": 0, "source_url": 1, "position": 1, "url": 1, "anchor_text": 1}
 _LINK_COUNT_FIELDS = {"_id": 0, "url": 1, "link_count": 1}
+_TARGET_FIELDS = {"_id": 0, "url": 1, "target": 1}
 _ALL_FIELDS = {"_id": 0}
 # Runs before the baseline searched for a placement the baseline could not read.
 _LOOKBACK_RUNS = 10
@@ -304,28 +306,39 @@ def _documents(store: Store, wanted: Iterable[Doc]) -> dict[tuple[str, tuple[int
     }
 
 
-def _pages(store: Store, placements: Iterable[Doc]) -> dict[tuple[str, str], Doc]:
+def _urls_by_run(placements: Iterable[Doc]) -> dict[str, set[str]]:
     urls_by_run: dict[str, set[str]] = {}
     for doc in placements:
         urls_by_run.setdefault(doc["run_id"], set()).add(doc["url"])
+    return urls_by_run
+
+
+def _pages(store: Store, placements: Iterable[Doc]) -> dict[tuple[str, str], Doc]:
     return {
         (run_id, page["url"]): page
-        for run_id, urls in urls_by_run.items()
+        for run_id, urls in _urls_by_run(placements).items()
         for page in _by_url(store, "pages", {"run_id": run_id}, "url", urls, _PAGE_FIELDS)
     }
 
 
 def _links(store: Store, placements: Iterable[Doc]) -> dict[tuple[str, str], Sequence[Doc]]:
     """The links of these placements' pages, in page order."""
-    urls_by_run: dict[str, set[str]] = {}
-    for doc in placements:
-        urls_by_run.setdefault(doc["run_id"], set()).add(doc["url"])
     found: dict[tuple[str, str], Sequence[Doc]] = {}
-    for run_id, urls in urls_by_run.items():
+    for run_id, urls in _urls_by_run(placements).items():
         pages = _by_url(store, "pages", {"run_id": run_id}, "url", urls, _LINK_COUNT_FIELDS)
         link_counts = {page["url"]: page.get("link_count", 0) for page in pages}
         for url, links in store.page_links(run_id, link_counts, _LINK_FIELDS).items():
             found[(run_id, url)] = links
+    return found
+
+
+def _targets(store: Store, placements: Iterable[Doc]) -> dict[tuple[str, str], set[str]]:
+    """The `match_key` of every target these placements' pages have in their runs."""
+    found: dict[tuple[str, str], set[str]] = {}
+    for run_id, urls in _urls_by_run(placements).items():
+        query = {"run_id": run_id, "tier": {"$gte": 1}}
+        for doc in _by_url(store, "placements", query, "url", urls, _TARGET_FIELDS):
+            found.setdefault((run_id, doc["url"]), set()).add(match_key(doc["target"]))
     return found
 
 
@@ -387,7 +400,9 @@ def _resolve(
     pages = _pages(
         store, (doc for old, new in full_pairs if needs_pages(old, new) for doc in (old, new))
     )
-    links = _links(store, (new for old, new in full_pairs if needs_relink(old, new)))
+    relinks = [new for old, new in full_pairs if needs_relink(old, new)]
+    links = _links(store, relinks)
+    targets = _targets(store, relinks)
     scores: tuple[dict[Any, Doc], dict[Any, Doc]] = ({}, {})
     if scored is not None:
         keys = [placement_key(new) for old, new in pairs if old is not None and new is not None]
@@ -411,7 +426,9 @@ def _resolve(
         old, new = pair
         relinked = None
         if needs_relink(old, new):
-            relinked = find_relinked(old["link"], links.get((new["run_id"], new["url"]), []))
+            page = (new["run_id"], new["url"])
+            others = targets.get(page, set()) - {match_key(new["target"])}
+            relinked = find_relinked(old["link"], links.get(page, []), others)
         yield (
             new,
             compare(
