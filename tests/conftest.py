@@ -23,6 +23,7 @@ TEST_CRAWL_SETTINGS = {
     "DOWNLOAD_TIMEOUT": "2",
     "DOWNLOAD_MAXSIZE": "100000",
     "RETRY_TIMES": "1",
+    "TIERCRAWL_RETRY_BACKOFF": "0.1",
     "DNS_RESOLVER": "tests.resolver.LoopbackOnlyResolver",
     "LOG_LEVEL": "INFO",
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -465,3 +466,30 @@ def test_a_forced_shutdown_fails_the_run_at_once(
     assert run["status"] == "failed", err[-3000:]
     assert run["close_reason"] == "shutdown: forced before the crawl closed"
     assert run["finished_at"] is not None
+
+
+def test_retries_wait_longer_each_time_or_as_long_as_the_server_asks(
+    web: TestWeb, mongo_uri: str, tmp_path: Path
+) -> None:
+    campaign = blog_campaign(web, tmp_path / "backoff.yaml", "/busy", "/rate-limited")
+    before = {path: len(web.blog.hit_times.get(path, [])) for path in ("/busy", "/rate-limited")}
+    settings = {"RETRY_TIMES": "2", "TIERCRAWL_RETRY_BACKOFF": "0.3"}
+    result = scrapy_crawl(campaign, mongo_uri, settings=settings)
+    assert result.returncode == 0, result.stderr[-4000:]
+
+    def gaps(path: str) -> list[float]:
+        times = web.blog.hit_times[path][before[path] :]
+        return [later - earlier for earlier, later in itertools.pairwise(times)]
+
+    busy, limited = gaps("/busy"), gaps("/rate-limited")
+    assert len(busy) == len(limited) == 2  # two retries each
+    assert busy[0] >= 0.3
+    assert busy[1] >= 0.6
+    assert min(limited) >= 1.0  # Retry-After: 1, longer than the back-off
+    store = open_store(mongo_uri)
+    run = store.latest_run("backoff")
+    assert run is not None
+    assert run["stats"]["retry/count"] == 4
+    statuses = {p["url"]: p["status"] for p in store.pages.find({"run_id": run["_id"]})}
+    assert statuses[web.blog.url("/rate-limited")] == 429
+    store.close()

@@ -52,6 +52,9 @@ class TestWeb(Web):
         blog.add("/gone", "<title>Gone</title>", status=404)
         blog.add("/private/post", self.page("blog/best-drills.html"))
         blog.add("/busy", "<title>Busy</title>", status=503)
+        blog.add(
+            "/rate-limited", "<title>Slow down</title>", status=429, headers={"Retry-After": "1"}
+        )
         blog.add("/slow", self.page("blog/best-drills.html"), delay=4)
         blog.add("/file.pdf", b"%PDF-1.4 not a page", content_type="application/pdf")
         blog.add("/huge", "<p>" + "x" * 300_000 + "</p>")

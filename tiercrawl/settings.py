@@ -30,6 +30,10 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 RETRY_ENABLED = True
 RETRY_TIMES = 2
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# Seconds before the first retry, doubled at each one (tiercrawl.retry); a longer
+# Retry-After is honoured; no wait longer than the maximum. 0 with no Retry-After: no wait.
+TIERCRAWL_RETRY_BACKOFF = 1.0
+TIERCRAWL_RETRY_BACKOFF_MAX = 10.0
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
@@ -73,6 +77,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Scrapy's, fixed: every request queued behind a site's robots.txt gets its rules.
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "tiercrawl.robotstxt.RobotsTxtMiddleware": 100,
+    # Scrapy's, with back-off: a retry waits before it is sent.
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "tiercrawl.retry.BackoffRetryMiddleware": 550,
     "tiercrawl.rendering.RenderMiddleware": 950,
 }
 # auto | always | never; `-a render=...` and `tiercrawl crawl --render` override it.

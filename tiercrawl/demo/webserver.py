@@ -32,6 +32,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("#", 1)[0]
         site = self.server.site
         site.hits[path] = site.hits.get(path, 0) + 1
+        site.hit_times.setdefault(path, []).append(time.monotonic())
         route = site.routes.get(path) or site.routes.get(path.split("?", 1)[0])
         if route is None:
             route = Route(
@@ -69,6 +70,7 @@ class Site:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.routes: dict[str, Route] = {}
         self.hits: dict[str, int] = {}
+        self.hit_times: dict[str, list[float]] = {}  # time.monotonic() of each request
         try:
             self._server = _Server((host, port), _Handler)
         except OSError:
