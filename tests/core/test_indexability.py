@@ -90,6 +90,14 @@ def _assess(**changes: Any) -> tuple[bool, list[str]]:
         ({"canonical": "https://blog.example.org/post"}, []),
         ({"canonical": "HTTPS://WWW.blog.example.org/post/?utm_source=x#top"}, []),
         ({"canonical": "https://blog.example.org/post?page=2"}, ["canonicalised"]),
+        # Itself, with other escapes: WordPress writes lower-case ones, Scrapy upper-case.
+        (
+            {
+                "canonical": "https://blog.example.org/f%c3%bcr-profis/",
+                "final_url": "https://blog.example.org/f%C3%BCr-profis/",
+            },
+            [],
+        ),
         ({"canonical": "https://blog.example.org/other", "final_url": None}, []),
         (
             {"status": 410, "meta_robots": ["noindex"], "canonical": "https://x.example/"},

@@ -233,6 +233,9 @@ def test_challenge_page_with_link_found_is_a_verdict() -> None:
         "HTTPS://WWW.ACME.EXAMPLE:443/drills/",
         "https://www.acme.example/drills/?utm_source=blog&utm_medium=post",
         "https://www.acme.example/drills/?gclid=1#reviews",
+        "https://www.acme.example/%64rills/",
+        "https://www.acme.example/blog/../drills/",
+        "https://www.acme.example/./drills/.",
     ],
 )
 def test_link_matches_normalised_target(url: str) -> None:

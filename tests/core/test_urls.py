@@ -106,6 +106,27 @@ def test_an_internationalised_target_matches_in_either_spelling() -> None:
     assert not same_target("http://bücher.de/buch/", "http://bucher.de/buch/")
 
 
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        # WordPress writes non-ASCII slugs in lower-case escapes; browsers in upper case.
+        ("https://acme.de/akku-bohrer-%c3%bc/", "https://acme.de/akku-bohrer-%C3%BC/"),
+        ("https://acme.de/akku-bohrer-%c3%bc/", "https://acme.de/akku-bohrer-ü"),
+        ("https://acme.de/drill%20kit", "https://acme.de/drill kit"),
+        ("https://acme.de/a/b/../c/./d", "https://acme.de/a/c/d"),
+        ("https://acme.de/..", "https://acme.de/"),
+        ("https://acme.de/x%2Dy%7E", "https://acme.de/x-y~"),
+    ],
+)
+def test_one_path_however_it_is_escaped(a: str, b: str) -> None:
+    assert same_target(a, b)
+
+
+def test_escapes_that_change_the_path_still_count() -> None:
+    assert not same_target("https://acme.de/a%2Fb", "https://acme.de/a/b")
+    assert not same_target("https://acme.de/%E9t%E9", "https://acme.de/%C3%A9t%C3%A9")
+
+
 def test_match_domain_ignores_www() -> None:
     assert match_domain("www.acme.test") == match_domain("acme.test") == "acme.test"
     assert match_domain("shop.acme.test") == "shop.acme.test"

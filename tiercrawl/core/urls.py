@@ -16,6 +16,8 @@ from functools import lru_cache
 from urllib.parse import (
     SplitResult,
     parse_qsl,
+    quote,
+    unquote_to_bytes,
     urlencode,
     urljoin,
     urlparse,
@@ -323,11 +325,34 @@ def _is_tracking(name: str) -> bool:
     return name.startswith("utm_") or name in _TRACKING_PARAMS
 
 
+# What a path segment keeps unescaped in `match_key`: RFC 3986's sub-delims, ":" and
+# "@" (letters, digits and "-._~" never are escaped); anything else is one %XX per byte.
+_SEGMENT_SAFE = "!$&'()*+,;=:@~"
+
+
+def _without_dot_segments(path: str) -> str:
+    """``path`` with its ``.`` and ``..`` segments applied (RFC 3986, 5.2.4)."""
+    if "." not in path:
+        return path
+    kept: list[str] = []
+    for segment in path.split("/"):
+        if segment == "..":
+            if len(kept) > 1:
+                kept.pop()
+        elif segment != ".":
+            kept.append(segment)
+    if path.endswith(("/.", "/..")):
+        kept.append("")
+    return "/".join(kept)
+
+
 @lru_cache(maxsize=65536)
 def match_key(url: str) -> str:
     """The form of ``url`` under which two URLs count as the same target.
 
-    Not a URL to request: ``www.`` and the trailing slash are gone.
+    Not a URL to request: ``www.`` and the trailing slash are gone, the path
+    has one percent-encoding (``/bohrer-%c3%bc``, ``/bohrer-%C3%BC`` and
+    ``/bohrer-ü`` are one path, as a server reads them) and no dot segments.
     """
     try:
         parts = urlsplit(url.strip())
@@ -338,7 +363,9 @@ def match_key(url: str) -> str:
     host = _unicode_host((parts.hostname or "").lower().rstrip(".")).removeprefix("www.")
     if port is not None and port != _DEFAULT_PORTS.get(scheme):
         host = f"{host}:{port}"
-    path = parts.path.rstrip("/")
+    # Segment by segment: an escaped "/" (%2F) is part of a segment, not a separator.
+    segments = (quote(unquote_to_bytes(seg), safe=_SEGMENT_SAFE) for seg in parts.path.split("/"))
+    path = _without_dot_segments("/".join(segments)).rstrip("/")
     query = urlencode(
         [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
     )
