@@ -371,3 +371,21 @@ def test_save_weights_keeps_them_only_once_a_run_is_scored(
     assert main([*score, "--save-weights"]) == 0
     assert store.campaigns.find_one({"name": "acme"})["score_weights"] == {"support": 0}
     capsys.readouterr()
+
+
+def test_a_target_that_is_not_found_counts_as_a_target_never_read(store: Store) -> None:
+    # The tier-1 page is a 404: its "Not found" says nothing of its topic.
+    run = build_run(store)
+    gone, unread = "https://gone.example.com/post", "https://unread.example.com/post"
+    t3, t4 = "https://forum.example.net/t/3", "https://forum.example.net/t/4"
+    for page, target in ((t3, gone), (t4, unread)):
+        run.page(page, 2, FORUM_TEXT)
+        run.placement(2, page, target, "live", run.link(page, target, 1, anchor_text="this post"))
+    store.campaigns.insert_one({"name": "acme", "campaign": CAMPAIGN})
+    score_run(store, "acme")
+    to_gone = store.scores.find_one({"run_id": "run-1", "url": t3})
+    to_unread = store.scores.find_one({"run_id": "run-1", "url": t4})
+    assert to_gone is not None
+    assert to_unread is not None
+    assert "off_topic" not in to_gone["flags"]
+    assert to_gone["components"]["relevance"] == to_unread["components"]["relevance"]

@@ -118,6 +118,11 @@ def _finished_run(store: Store, name: str, run_id: str | None) -> dict[str, Any]
     return run
 
 
+def _read(page: Mapping[str, Any] | None) -> bool:
+    """Whether ``page`` was fetched with a 2xx status: its text is its own."""
+    return 200 <= ((page or {}).get("status") or 0) < 300
+
+
 def _page_text(page: Mapping[str, Any] | None) -> str:
     if not page:
         return ""
@@ -171,8 +176,10 @@ class _Scorer:
     ) -> Score:
         page = self.page(placement["url"])
         link = placement.get("link") or {}
-        target_text = _page_text(self.page(placement["target"]))
-        # An error page's title and text ("Not found") say nothing of the page's topic.
+        # An error page's title and text ("Not found") say nothing of the page's topic,
+        # nor of the target's: a 404 target leaves only the keywords to compare with.
+        target = self.page(placement["target"])
+        target_text = _page_text(target) if _read(target) else ""
         relevance = (
             placement_relevance(
                 self.index,
@@ -184,7 +191,7 @@ class _Scorer:
                 page_vector=self.vector(placement["url"]),
                 target_vector=self.vector(placement["target"]) if target_text else None,
             )
-            if 200 <= ((page or {}).get("status") or 0) < 300
+            if _read(page)
             else Relevance(None)
         )
         main_text = (page or {}).get("main_text") or ""
