@@ -254,6 +254,18 @@ def test_cli_text_and_csv(store: Store, capsys: pytest.CaptureFixture[str]) -> N
     assert main(["diff", CAMPAIGN, "--to", "b", "--from", "a", "--mongo-uri", uri]) == 4
 
 
+def test_csv_defuses_crawled_text(store: Store, capsys: pytest.CaptureFixture[str]) -> None:
+    add_run(store, "a", 1)
+    add_run(store, "b", 2)
+    put(store, "a", {"p1": "live"})
+    put(store, "b", {"p1": "missing"}, reason='=HYPERLINK("http://x.example/","click")')
+    assert main(["diff", CAMPAIGN, "--format", "csv", "--mongo-uri", mongo_uri_of(store)]) == 4
+    out = capsys.readouterr().out
+    (row,) = csv.DictReader(io.StringIO(out))
+    assert row["reason"] == '\'=HYPERLINK("http://x.example/","click")'
+    assert out.endswith("\r\n")
+
+
 def test_report_gets_a_changes_section_when_an_earlier_run_exists(store: Store) -> None:
     add_run(store, "a", 1)
     assert report_sections(store, CAMPAIGN, "a") == SECTIONS

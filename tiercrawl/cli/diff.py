@@ -28,6 +28,7 @@ from tiercrawl.cli._common import (
     write_output,
 )
 from tiercrawl.core.diff import Change
+from tiercrawl.core.report import defused
 from tiercrawl.core.urls import http_url_problem
 from tiercrawl.exceptions import UsageError
 from tiercrawl.jobs.diff import DiffPlan, changes_between
@@ -95,12 +96,13 @@ def render(fmt: str, plan: DiffPlan, changes: Sequence[Change]) -> str:
         return json.dumps(payload(plan, changes), indent=2, default=str) + "\n"
     if fmt == "csv":
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
+        # As the report's CSV: crawled text (anchors, contexts) defused, CRLF line ends.
+        writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow([*_CSV_FIELDS, "evidence"])
         for change in changes:
             row = change.to_dict()
             writer.writerow(
-                [_cell(row[name]) for name in _CSV_FIELDS]
+                [defused(_cell(row[name])) for name in _CSV_FIELDS]
                 + [json.dumps(change.evidence, default=str)]
             )
         return out.getvalue()

@@ -33,6 +33,7 @@ __all__ = [
     "ReportData",
     "Section",
     "csv_text",
+    "defused",
     "json_text",
     "render_html",
     "rows",
@@ -97,7 +98,8 @@ def rows(scores: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _defused(value: Any) -> Any:
+def defused(value: Any) -> Any:
+    """``value`` with a leading ' if it is text a spreadsheet would run as a formula."""
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
@@ -114,7 +116,7 @@ def csv_text(table: Sequence[Mapping[str, Any]]) -> str:
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for row in table:
-        writer.writerow({k: _defused(v) for k, v in row.items()})
+        writer.writerow({k: defused(v) for k, v in row.items()})
     return buffer.getvalue()
 
 
