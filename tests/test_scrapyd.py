@@ -31,6 +31,7 @@ import pytest
 from tests.conftest import ROOT, scrapy_crawl, setting_args
 from tests.web import TestWeb
 from tiercrawl.cli import main
+from tiercrawl.demo.webserver import Site
 from tiercrawl.scrapyd import ScrapydError, ScrapydNode
 from tiercrawl.store import Store, open_store
 
@@ -219,6 +220,16 @@ def test_node_credentials_come_from_the_url_or_the_environment() -> None:
     assert ScrapydNode.from_url("http://crawl3:6800/", env={}).username is None
     with pytest.raises(ScrapydError, match="http"):
         ScrapydNode.from_url("crawl4:6800", env={})
+
+
+def test_credentials_are_not_sent_on_to_where_a_node_redirects() -> None:
+    with Site("127.0.0.5") as node, Site("127.0.0.6") as elsewhere:
+        elsewhere.add("/daemonstatus.json", '{"status": "ok"}', content_type="application/json")
+        node.redirect("/daemonstatus.json", elsewhere.url("/daemonstatus.json"), status=302)
+        url = node.base.replace("http://", "http://ops:s3cret@") + "/"
+        assert ScrapydNode.from_url(url, env={}).daemon_status() == {"status": "ok"}
+        assert node.last_headers["/daemonstatus.json"]["Authorization"].startswith("Basic ")
+        assert "Authorization" not in elsewhere.last_headers["/daemonstatus.json"]
 
 
 @pytest.mark.requires_scrapyd

@@ -108,7 +108,8 @@ class ScrapydNode:
         request = Request(url, data=body, method="POST" if body is not None else "GET")
         if self.username:
             token = base64.b64encode(f"{self.username}:{self.password or ''}".encode()).decode()
-            request.add_header("Authorization", f"Basic {token}")
+            # Not carried over a redirect: a node redirecting elsewhere gets no password sent on.
+            request.add_unredirected_header("Authorization", f"Basic {token}")
         try:
             with urlopen(request, timeout=self.timeout) as response:
                 payload = json.loads(response.read().decode("utf-8"))

@@ -33,6 +33,7 @@ class _Handler(BaseHTTPRequestHandler):
         site = self.server.site
         site.hits[path] = site.hits.get(path, 0) + 1
         site.hit_times.setdefault(path, []).append(time.monotonic())
+        site.last_headers[path] = dict(self.headers.items())
         route = site.routes.get(path) or site.routes.get(path.split("?", 1)[0])
         if route is None:
             route = Route(
@@ -71,6 +72,7 @@ class Site:
         self.routes: dict[str, Route] = {}
         self.hits: dict[str, int] = {}
         self.hit_times: dict[str, list[float]] = {}  # time.monotonic() of each request
+        self.last_headers: dict[str, dict[str, str]] = {}  # of the latest request, by path
         try:
             self._server = _Server((host, port), _Handler)
         except OSError:
