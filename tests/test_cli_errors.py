@@ -94,6 +94,18 @@ def test_a_bad_webhook_is_refused_before_the_diff(
     assert captured.out == ""
 
 
+def test_a_webhook_with_credentials_is_refused_and_they_are_not_shown(
+    store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # urllib would send "bob:hunter2@127.0.0.1" to the resolver as a host name.
+    url = "http://bob:hunter2@127.0.0.1:1/hook"
+    assert main(["diff", CAMPAIGN, "--mongo-uri", mongo_uri_of(store), "--webhook", url]) == 2
+    assert capsys.readouterr().err == (
+        "tiercrawl diff: --webhook http://***@127.0.0.1:1/hook: user:password@ is not "
+        "supported, put the receiver's token in the path or query\n"
+    )
+
+
 def test_binary_weights_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     weights = tmp_path / "weights.json"
     weights.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")

@@ -125,6 +125,8 @@ class Receiver:
                 receiver.bodies.append(json.loads(body))
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 self.send_response(status)
+                if 300 <= status < 400:
+                    self.send_header("Location", receiver.url + "/moved")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -256,6 +258,7 @@ def test_a_webhook_that_never_answers_is_reported_and_the_payload_kept(tmp_path:
         receiver.close()
     assert len(receiver.bodies) == 3
     assert "after 3 attempt(s) (HTTP 500)" in str(caught.value)
+    assert "/hook" not in str(caught.value)  # a webhook's path is often its secret
     assert json.loads(caught.value.spool.read_text()) == {"changes": [1]}
 
 
@@ -266,3 +269,16 @@ def test_a_refused_payload_is_not_retried(tmp_path: Path) -> None:
             deliver(receiver.url, {}, attempts=3, backoff=0.01, spool_dir=tmp_path)
     finally:
         receiver.close()
+
+
+def test_a_redirecting_webhook_is_not_delivered(tmp_path: Path) -> None:
+    # urllib would follow it with a GET and no payload, and call that a delivery.
+    receiver = Receiver([302])
+    try:
+        with pytest.raises(WebhookError) as caught:
+            deliver(receiver.url, {"changes": [1]}, attempts=3, backoff=0.01, spool_dir=tmp_path)
+    finally:
+        receiver.close()
+    assert len(receiver.bodies) == 1
+    assert f"(HTTP 302, a redirect to {receiver.url}/moved: give that URL)" in str(caught.value)
+    assert json.loads(caught.value.spool.read_text()) == {"changes": [1]}

@@ -5,6 +5,8 @@
 final (the receiver refused the payload, sending it again will not help).
 When every try fails, the payload is written to ``TIERCRAWL_HOME/undelivered/``
 and `WebhookError` says where, so the caller reports it and exits non-zero.
+A redirect is a failure too: urllib would follow it with a GET without the
+payload, and report the receiver's answer as a delivery.
 """
 
 from __future__ import annotations
@@ -17,14 +19,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from tiercrawl import __version__
 from tiercrawl.exceptions import TiercrawlError
 from tiercrawl.store import default_home
 
-__all__ = ["Delivery", "WebhookError", "deliver"]
+__all__ = ["Delivery", "WebhookError", "deliver", "shown_url"]
 
 _RETRY_STATUSES = frozenset({408, 425, 429})
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # urllib then raises the 3xx as an HTTPError
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
 
 
 class WebhookError(TiercrawlError):
@@ -66,20 +77,30 @@ def deliver(
         if attempt:
             time.sleep(backoff * 2 ** (attempt - 1))
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
+            with _OPENER.open(request, timeout=timeout) as response:
                 return Delivery(status=response.status, attempts=attempt + 1)
         except urllib.error.HTTPError as exc:
             failure = f"HTTP {exc.code}"
+            if 300 <= exc.code < 400:
+                failure += f", a redirect to {exc.headers.get('Location')}: give that URL"
             if exc.code < 500 and exc.code not in _RETRY_STATUSES:
                 break
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             failure = str(getattr(exc, "reason", exc))
     spool = _spool(body, spool_dir or default_home() / "undelivered")
     raise WebhookError(
-        f"webhook {url} not delivered after {attempt + 1} attempt(s) ({failure}); "
+        f"webhook {shown_url(url)} not delivered after {attempt + 1} attempt(s) ({failure}); "
         f"payload kept in {spool}",
         spool,
     )
+
+
+def shown_url(url: str) -> str:
+    """``url`` as messages show it: a webhook's path and query are often its secret token."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    hidden = "/..." if parts.path.strip("/") or parts.query else parts.path
+    return f"{parts.scheme}://{host}{hidden}"
 
 
 def _spool(body: bytes, directory: Path) -> Path:

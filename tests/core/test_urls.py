@@ -155,6 +155,11 @@ def test_blogs_on_shared_hosts_are_sites_of_their_own(url: str, domain: str) -> 
             "mongodb://***@127.0.0.1/db?authSource=admin",
         ),
         ("http://127.0.0.1:6800/", "http://127.0.0.1:6800/"),
+        ("mongodb://admin:S3cr?t@127.0.0.1:1/", "mongodb://***@127.0.0.1:1/"),
+        (
+            "mongodb://db1/?tls=true&tlsCertificateKeyFilePassword=KeyPw&w=1",
+            "mongodb://db1/?tls=true&tlsCertificateKeyFilePassword=***&w=1",
+        ),
     ],
 )
 def test_credentials_are_hidden_whole(url: str, shown: str) -> None:

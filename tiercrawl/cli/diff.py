@@ -20,6 +20,7 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from tiercrawl.cli._common import (
     add_output_option,
@@ -29,7 +30,7 @@ from tiercrawl.cli._common import (
 )
 from tiercrawl.core.diff import Change
 from tiercrawl.core.report import defused
-from tiercrawl.core.urls import http_url_problem
+from tiercrawl.core.urls import hide_credentials, http_url_problem
 from tiercrawl.exceptions import UsageError
 from tiercrawl.jobs.diff import DiffPlan, changes_between
 
@@ -144,8 +145,10 @@ def run(args: argparse.Namespace) -> int:
 
     # Refused before the diff: a webhook found bad at the end would lose the run's alert.
     problem = args.webhook and http_url_problem(args.webhook)
+    if args.webhook and not problem and urlsplit(args.webhook).username is not None:
+        problem = "user:password@ is not supported, put the receiver's token in the path or query"
     if problem:
-        raise UsageError(f"--webhook {args.webhook}: {problem}")
+        raise UsageError(f"--webhook {hide_credentials(args.webhook)}: {problem}")
     if args.from_run is not None and args.from_run == args.to_run:
         raise UsageError(f"--from and --to are the same run, {args.to_run}: nothing to compare")
     store = open_store_from(args)

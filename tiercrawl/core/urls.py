@@ -134,17 +134,23 @@ def is_http_url(url: str) -> bool:
     return http_url_problem(url) is None
 
 
-def hide_credentials(url: str) -> str:
-    """``url`` with its credentials shown as ``***``: everything up to the last "@" before the query.
+# Query options of a MongoDB URI whose value is a secret.
+_SECRET_OPTION = re.compile(
+    r"([?&](?:tlsCertificateKeyFilePassword|sslPEMKeyPassword|password)=)[^&]*", re.IGNORECASE
+)
 
-    The last "@", and not only within the host part: a password with an
-    unescaped "@" or "/" must not show in part.
+
+def hide_credentials(url: str) -> str:
+    """``url`` with its credentials shown as ``***``: everything up to its last "@", and the
+    values of secret query options.
+
+    The last "@" of the whole URL, and not only within the host part: a
+    password with an unescaped "@", "/" or "?" must not show in part.
     """
     scheme, sep, rest = url.partition("://")
-    before_query, query_sep, query = rest.partition("?")
-    if "@" in before_query:
-        before_query = "***@" + before_query.rpartition("@")[2]
-    return f"{scheme}{sep}{before_query}{query_sep}{query}"
+    if "@" in rest:
+        rest = "***@" + rest.rpartition("@")[2]
+    return scheme + sep + _SECRET_OPTION.sub(r"\1***", rest)
 
 
 def resolve(href: str, base: str) -> str | None:
