@@ -266,6 +266,19 @@ def test_csv_defuses_crawled_text(store: Store, capsys: pytest.CaptureFixture[st
     assert out.endswith("\r\n")
 
 
+def test_control_characters_reach_no_terminal(
+    store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add_run(store, "a", 1)
+    add_run(store, "b", 2)
+    put(store, "a", {"p1": "live"})
+    put(store, "b", {"p1": "missing"}, reason="gone\x1b]0;owned\x07\x1b[2J")
+    assert main(["diff", CAMPAIGN, "--mongo-uri", mongo_uri_of(store)]) == 4
+    out = capsys.readouterr().out
+    assert "(gone\\u001b]0;owned\\u0007\\u001b[2J)" in out
+    assert not any(ord(c) < 0x20 and c != "\n" for c in out)
+
+
 def test_report_gets_a_changes_section_when_an_earlier_run_exists(store: Store) -> None:
     add_run(store, "a", 1)
     assert report_sections(store, CAMPAIGN, "a") == SECTIONS

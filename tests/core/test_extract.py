@@ -114,6 +114,21 @@ def test_a_link_showing_only_zero_width_characters_is_empty() -> None:
     assert (link["anchor_text"], link["anchor_kind"]) == ("", "empty")
 
 
+def test_control_characters_are_kept_out_of_the_text() -> None:
+    # A hostile page's escape sequences would reach terminals through diff and reports.
+    html = (
+        "<title>Drills\x1b]0;owned\x07</title><p>Read \x1b[2J<a href='/x'>cordless"
+        "\x1b[31m drills\x9b</a> now\x00.</p><img alt='x\x1by'>"
+    )
+    facts = extract_page(html, "https://site.example.com/page")
+    (link,) = facts.links
+    assert facts.title == "Drills ]0;owned"
+    assert link.anchor_text == "cordless [31m drills"
+    # As a browser shows it: ESC is nothing, "[2J" runs into the anchor; libxml2 makes NUL U+FFFD.
+    assert link.context == "Read [2Jcordless [31m drills now\ufffd."
+    assert not any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in facts.main_text)
+
+
 def test_rel_tokens_may_be_separated_by_commas() -> None:
     ugc, sponsored = _links(
         '<a href="/a" rel="ugc, nofollow">a</a><a href="/b" rel="Sponsored,nofollow">b</a>'

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from tiercrawl.core.text import terminal_safe
 from tiercrawl.exceptions import TiercrawlError, UsageError
 from tiercrawl.paths import describe_os_error
 from tiercrawl.scrapyd import ScrapydError, ScrapydNode
@@ -81,9 +82,10 @@ def add_output_option(parser: argparse.ArgumentParser, *, required: bool) -> Non
 
 
 def write_output(path: str, text: str, what: str) -> None:
-    """Write ``text`` to ``path``, creating its directories, or to stdout for ``-``."""
+    """Write ``text`` to ``path``, creating its directories, or to stdout for ``-``, where
+    control characters (in a crawled URL, say) are escaped: stdout is often a terminal."""
     if path == "-":
-        sys.stdout.write(text)
+        sys.stdout.write(terminal_safe(text))
         return
     target = Path(path)
     try:

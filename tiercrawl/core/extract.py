@@ -24,6 +24,7 @@ from tiercrawl.core.regions import (
     marker_of,
     word_set,
 )
+from tiercrawl.core.text import CONTROLS_AS_SPACE, fold
 from tiercrawl.core.urls import registered_domain, resolve, resolve_link
 
 __all__ = ["LinkFacts", "PageFacts", "decode_html", "extract_page"]
@@ -123,10 +124,6 @@ def decode_html(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return data.decode("cp1252", errors="replace")
-
-
-def _fold(text: str | None) -> str:
-    return " ".join(text.split()) if text else ""
 
 
 def _is_hidden(attrs: dict[str, str]) -> bool:
@@ -266,7 +263,8 @@ class _Walk:
                 folded = text.strip(" ")
                 count = folded.count(" ") + 1 if folded else 0
             else:
-                split = text.split()  # str.split beats a regex by far on long text
+                # str.split beats a regex by far on long text; controls show nothing.
+                split = text.translate(CONTROLS_AS_SPACE).split()
                 folded = " ".join(split)
                 count = len(split)
             if not folded:
@@ -339,7 +337,7 @@ def _head_facts(
     root: etree._Element, url: str
 ) -> tuple[str | None, str | None, list[str], str | None, str]:
     title: str | None = None
-    lang = _fold(root.get("lang")) or None
+    lang = fold(root.get("lang")) or None
     robots: list[str] = []
     canonical_hrefs: list[str] = []
     base_href: str | None = None
@@ -349,7 +347,7 @@ def _head_facts(
         if tag == "title":
             # An svg's <title> is the drawing's tooltip, not the page's.
             if title is None and next(el.iterancestors("svg"), None) is None:
-                title = _fold("".join(el.itertext())) or None
+                title = fold("".join(el.itertext())) or None
         elif tag == "meta":
             name = (el.get("name") or "").strip().lower()
             if name in ("robots", "googlebot"):
@@ -357,7 +355,7 @@ def _head_facts(
                     if token not in robots:
                         robots.append(token)
             elif (el.get("http-equiv") or "").strip().lower() == "content-language":
-                content_language = content_language or _fold(
+                content_language = content_language or fold(
                     (el.get("content") or "").split(",")[0]
                 )
         elif tag == "link":
@@ -464,10 +462,10 @@ def _link_facts(
     kind = "text"
     has_text = bool(anchor)
     if link.block.tag == "area":
-        anchor = _fold(attrs.get("alt"))
+        anchor = fold(attrs.get("alt"))
         kind = "image" if anchor else "empty"
     elif not anchor:
-        anchor = _fold(" ".join(link.alts))
+        anchor = fold(" ".join(link.alts))
         kind = "image" if anchor else "empty"
     rel_value = attrs.get("rel")
     # Google reads a comma-separated list too: rel="ugc,nofollow".

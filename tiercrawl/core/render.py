@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
+from tiercrawl.core.text import fold
 from tiercrawl.core.urls import match_key, resolve
 
 if TYPE_CHECKING:
@@ -126,7 +127,7 @@ _EMPTY = PageSignals(scripts=0, text_chars=0, app_root=None, noscript_plea=None,
 
 
 def _text(el: etree._Element) -> str:
-    return " ".join("".join(el.itertext()).split())
+    return fold("".join(el.itertext()))
 
 
 _SCRIPT_TAG = re.compile(r"<script[\s>]", re.IGNORECASE)

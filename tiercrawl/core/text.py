@@ -1,0 +1,32 @@
+"""Crawled text made safe to keep and to print: control characters out.
+
+A page's C0 and C1 control characters (ESC, BEL, CSI ...) show nothing in a
+browser, but kept in an anchor or a title they would reach the user's
+terminal as escape sequences: a hostile page could clear the screen, retitle
+the window or print fake lines in ``tiercrawl diff``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CONTROLS_AS_SPACE", "fold", "terminal_safe"]
+
+# Every C0 control (whitespace among them), DEL and every C1 control, as a space:
+# folding then drops them, and the words on either side stay apart.
+CONTROLS_AS_SPACE = dict.fromkeys((*range(32), *range(127, 160)), " ")
+# What a terminal must not receive raw: the same, but for tab, newline and carriage return.
+_CONTROLS_ESCAPED = {
+    code: f"\\u{code:04x}"
+    for code in (*range(0x20), *range(0x7F, 0xA0))
+    if chr(code) not in "\t\n\r"
+}
+
+
+def fold(text: str | None) -> str:
+    """``text`` without control characters, its whitespace runs folded to one space."""
+    return " ".join(text.translate(CONTROLS_AS_SPACE).split()) if text else ""
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control character but tab and line ends written as ``\\uXXXX``
+    (valid in JSON strings too), for output that may reach a terminal."""
+    return text.translate(_CONTROLS_ESCAPED)
