@@ -493,3 +493,18 @@ def test_retries_wait_longer_each_time_or_as_long_as_the_server_asks(
     statuses = {p["url"]: p["status"] for p in store.pages.find({"run_id": run["_id"]})}
     assert statuses[web.blog.url("/rate-limited")] == 429
     store.close()
+
+
+def test_a_redirect_into_a_failed_fetch_records_where_it_led(
+    web: TestWeb, mongo_uri: str, tmp_path: Path
+) -> None:
+    campaign = blog_campaign(web, tmp_path / "led.yaml", "/to-private")
+    result = scrapy_crawl(campaign, mongo_uri)
+    assert result.returncode == 0, result.stderr[-4000:]
+    store = open_store(mongo_uri)
+    doc = store.pages.find_one({"url": web.blog.url("/to-private")})
+    store.close()
+    assert doc is not None
+    assert (doc["error"], doc["status"]) == ("robots", None)
+    assert doc["redirects"] == [web.blog.url("/to-private")]
+    assert doc["final_url"] == web.blog.url("/private/post")

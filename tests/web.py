@@ -51,6 +51,7 @@ class TestWeb(Web):
         blog.add("/moved-post", self.page("blog/moved-post.html"))
         blog.add("/gone", "<title>Gone</title>", status=404)
         blog.add("/private/post", self.page("blog/best-drills.html"))
+        blog.redirect("/to-private", "/private/post")
         blog.add("/busy", "<title>Busy</title>", status=503)
         blog.add(
             "/rate-limited", "<title>Slow down</title>", status=429, headers={"Retry-After": "1"}

@@ -183,6 +183,10 @@ class TiersSpider(scrapy.Spider):
         item.error = error_reason(names, str(failure.value))
         item.error_detail = f"{type(failure.value).__name__}: {failure.value}"[:300]
         item.redirects = list(request.meta.get("redirect_urls", []))
+        if item.redirects:
+            # Where the redirects led, though it could not be fetched: known, the
+            # placements match links written to that address (a tier-1 page moved).
+            item.final_url = request.url
         response = getattr(failure.value, "response", None)
         if response is not None:
             # HttpError: a redirect that RedirectMiddleware could not follow (no Location).
