@@ -84,7 +84,7 @@ _PAGE_FIELDS = {"_id": 0, "run_id": 1, "url": 1, **dict.fromkeys(PAGE_FIELDS, 1)
 _SCORE_FIELDS = {"_id": 0, "tier": 1, "url": 1, "target": 1, **dict.fromkeys(SCORE_FIELDS, 1)}
 _LINK_FIELDS = {"_id": 0, "source_url": 1, "position": 1, "url": 1, "anchor_text": 1}
 _LINK_COUNT_FIELDS = {"_id": 0, "url": 1, "link_count": 1}
-_TARGET_FIELDS = {"_id": 0, "url": 1, "target": 1}
+_TARGET_FIELDS = {"_id": 0, "url": 1, "target": 1, "link.url": 1}
 _ALL_FIELDS = {"_id": 0}
 # Runs before the baseline searched for a placement the baseline could not read.
 _LOOKBACK_RUNS = 10
@@ -333,13 +333,23 @@ def _links(store: Store, placements: Iterable[Doc]) -> dict[tuple[str, str], Seq
 
 
 def _targets(store: Store, placements: Iterable[Doc]) -> dict[tuple[str, str], set[str]]:
-    """The `match_key` of every target these placements' pages have in their runs."""
+    """The `match_key` of every target these placements' pages have in their runs, and
+    of the link each found (a target's new address, after a redirect)."""
     found: dict[tuple[str, str], set[str]] = {}
     for run_id, urls in _urls_by_run(placements).items():
         query = {"run_id": run_id, "tier": {"$gte": 1}}
         for doc in _by_url(store, "placements", query, "url", urls, _TARGET_FIELDS):
-            found.setdefault((run_id, doc["url"]), set()).add(match_key(doc["target"]))
+            keys = found.setdefault((run_id, doc["url"]), set())
+            keys.add(match_key(doc["target"]))
+            if doc.get("link"):
+                keys.add(match_key(doc["link"].get("url") or ""))
     return found
+
+
+def _relinked(old: Doc, new: Doc, links: Sequence[Doc], targets: set[str]) -> Doc | None:
+    """`find_relinked` among the links of ``new``'s page, but for the page's other targets."""
+    others = {key for key in targets if key != match_key(new["target"])}
+    return find_relinked(old["link"], links, others)
 
 
 def _last_read(store: Store, earlier: Sequence[str], old: Doc, new: Doc) -> Doc:
@@ -427,8 +437,7 @@ def _resolve(
         relinked = None
         if needs_relink(old, new):
             page = (new["run_id"], new["url"])
-            others = targets.get(page, set()) - {match_key(new["target"])}
-            relinked = find_relinked(old["link"], links.get(page, []), others)
+            relinked = _relinked(old, new, links.get(page, []), targets.get(page, set()))
         yield (
             new,
             compare(
@@ -488,8 +497,9 @@ def _changes(
         old_page, new_page = _page(store, old), _page(store, new)
     relinked = None
     if needs_relink(old, new):
-        links = _links(store, [new]).get((new["run_id"], new["url"]), [])
-        relinked = find_relinked(old["link"], links)
+        page = (new["run_id"], new["url"])
+        links = _links(store, [new]).get(page, [])
+        relinked = _relinked(old, new, links, _targets(store, [new]).get(page, set()))
     old_score = new_score = None
     if scores is not None:
         key = placement_key(new)
