@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -181,7 +182,36 @@ def test_a_render_that_navigates_away_keeps_the_raw_page(auto: Crawl) -> None:
         {"run_id": auto.run["_id"], "url": auto.web.url("jsnav")}
     )
     assert placement is not None
-    assert placement["status"] == "missing"
+    # Its links may come from scripts, and they did not run: no verdict.
+    assert placement["status"] == "inconclusive"
+    assert placement["reason"].startswith(
+        f"page not read: its render failed (navigated away, to {landing}; rendered for "
+        "target_absent: "
+    )
+
+
+@pytest.mark.requires_browser
+def test_a_rendered_page_larger_than_a_download_may_be_is_not_kept(
+    jsweb: JsWeb, mongo_uri: str, tmp_path: Path
+) -> None:
+    require_browser()
+    campaign = tmp_path / "bloat.yaml"
+    campaign.write_text(
+        f"name: bloat\nmoney_site: {jsweb.money.base}/\ntier1:\n"
+        f"  - url: {jsweb.url('bloat')}\n    target: {jsweb.target}\n",
+        encoding="utf-8",
+    )
+    result = scrapy_crawl(campaign, mongo_uri, "-a", "render=auto", settings=RENDER_SETTINGS)
+    assert result.returncode == 0, result.stderr[-4000:]
+    store = open_store(mongo_uri)
+    page = store.pages.find_one({"url": jsweb.url("bloat")})
+    placement = store.placements.find_one({"url": jsweb.url("bloat")})
+    store.close()
+    assert page is not None
+    assert placement is not None
+    assert page["rendered"] is False  # DOWNLOAD_MAXSIZE is 100000 in the tests
+    assert re.search(r"; render failed: too large, 2\d{5} characters$", page["render_reason"])
+    assert placement["status"] == "inconclusive"
 
 
 @pytest.mark.requires_browser

@@ -32,6 +32,7 @@ from scrapy_playwright.page import PageMethod
 
 from tiercrawl.core.errors import error_reason
 from tiercrawl.core.render import (
+    RENDER_FAILED,
     RenderFacts,
     RenderPolicy,
     SiteMemory,
@@ -378,13 +379,16 @@ class Renderer:
     Reads ``TIERCRAWL_RENDER`` (default ``auto``; the spider's ``render``
     argument overrides it) and ``TIERCRAWL_RENDER_SHELL_TEXT`` (default 200).
     Each URL still ends as exactly one item: the rendered page, or the raw
-    page when the render failed, with ``render_reason`` saying so.
+    page when the render failed, with ``render_reason`` saying so. A rendered
+    page larger than ``DOWNLOAD_MAXSIZE`` is a failed render.
     """
 
     def __init__(self, crawler: Crawler, policy: RenderPolicy, campaign: Campaign) -> None:
         self.crawler = crawler
         self.policy = policy
         self.sites = SiteMemory()
+        # A rendered page larger than a download may be is not kept (characters for bytes).
+        self.max_size = crawler.settings.getint("DOWNLOAD_MAXSIZE") or float("inf")
         self.targets: dict[str, tuple[str, ...]] = {}
         for entry in campaign.entries():
             self.targets[entry.url] = (*self.targets.get(entry.url, ()), entry.target)
@@ -435,6 +439,9 @@ class Renderer:
         html, url = item.html, item.final_url
         if html is None or url is None or (item.status or 0) >= 400 > (raw.status or 0):
             return self._fall_back(raw, reason, f"status {item.status}, {item.content_type}")
+        if len(html) > self.max_size:
+            # Scripts can build a page far beyond what a download may be (DOWNLOAD_MAXSIZE).
+            return self._fall_back(raw, reason, f"too large, {len(html)} characters")
         if match_key(url) != match_key(raw.final_url or ""):
             # A script took the browser to another document (location.href, or an
             # error page when the navigation was blocked): its links are not this page's.
@@ -464,7 +471,7 @@ class Renderer:
 
     def _fall_back(self, raw: PageItem, reason: str, why: str) -> PageItem:
         self._inc(f"tiercrawl/render/failed/{why.split(',')[0].replace(' ', '_')}")
-        raw.render_reason = f"{reason}; render failed: {why}"
+        raw.render_reason = f"{reason}{RENDER_FAILED}{why}"
         return raw
 
     def _inc(self, key: str) -> None:

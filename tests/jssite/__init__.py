@@ -48,6 +48,8 @@ class JsWeb(Web):
             if name != "gone":
                 self.js.add(f"/{name}", self.page(f"{name}.html"))
         self.js.add("/gone", "<title>Gone</title><script>1</script>", status=404)
+        # Not in PAGES: its script builds a page larger than the tests' DOWNLOAD_MAXSIZE.
+        self.js.add("/bloat", self.page("bloat.html"))
         self.js.add("/links.json", self.page("links.json"), content_type="application/json")
         self.js.add("/app.js", self.page("app.js"), content_type="text/javascript")
         self.js.add("/pixel.png", b"\x89PNG\r\n\x1a\n", content_type="image/png")

@@ -33,6 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from tiercrawl.core.campaign import Entry
+from tiercrawl.core.render import RENDER_FAILED
 from tiercrawl.core.urls import match_domain, match_key, site_domain
 
 __all__ = [
@@ -131,6 +132,10 @@ def _unread(page: Mapping[str, Any], found: bool) -> tuple[str, str] | None:
         return "inconclusive", f"page not read: HTTP {status}"
     if not found and page.get("challenge"):
         return "inconclusive", "page not read: firewall or bot challenge"
+    reason, failed, why = (page.get("render_reason") or "").partition(RENDER_FAILED)
+    if not found and failed:
+        # Rendered because its links may come from scripts: without them, no verdict.
+        return "inconclusive", f"page not read: its render failed ({why}; rendered for {reason})"
     return None
 
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from tiercrawl.core.extract import LinkFacts
 
 __all__ = [
+    "RENDER_FAILED",
     "RENDER_MODES",
     "LinkDiff",
     "PageSignals",
@@ -41,6 +42,8 @@ __all__ = [
 ]
 
 RENDER_MODES = ("auto", "always", "never")
+# In ``pages.render_reason`` after the reason to render: the raw page was kept instead.
+RENDER_FAILED = "; render failed: "
 
 # Script types a browser executes; anything else (JSON, ld+json, templates) is data.
 _JS_TYPES = frozenset(
