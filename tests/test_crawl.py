@@ -508,3 +508,27 @@ def test_a_redirect_into_a_failed_fetch_records_where_it_led(
     assert (doc["error"], doc["status"]) == ("robots", None)
     assert doc["redirects"] == [web.blog.url("/to-private")]
     assert doc["final_url"] == web.blog.url("/private/post")
+
+
+def test_a_page_closed_to_googlebot_alone_is_fetched_but_not_indexable(
+    web: TestWeb, mongo_uri: str, tmp_path: Path
+) -> None:
+    campaign = blog_campaign(web, tmp_path / "google.yaml", "/google-closed/post", "/best-drills")
+    result = scrapy_crawl(campaign, mongo_uri)
+    assert result.returncode == 0, result.stderr[-4000:]
+    store = open_store(mongo_uri)
+    closed = store.pages.find_one({"url": web.blog.url("/google-closed/post")})
+    open_page = store.pages.find_one({"url": web.blog.url("/best-drills")})
+    verdict = store.placements.find_one({"url": web.blog.url("/google-closed/post")})
+    store.close()
+    assert closed is not None
+    assert open_page is not None
+    assert verdict is not None
+    assert (closed["status"], closed["robots_allowed"], closed["googlebot_allowed"]) == (
+        200,
+        True,
+        False,
+    )
+    assert "robots" in closed["indexability"]  # (and canonicalised: the copy of /best-drills)
+    assert verdict["status"] == "not_indexable"
+    assert (open_page["googlebot_allowed"], open_page["indexable"]) == (True, True)

@@ -52,6 +52,7 @@ class TestWeb(Web):
         blog.add("/gone", "<title>Gone</title>", status=404)
         blog.add("/private/post", self.page("blog/best-drills.html"))
         blog.redirect("/to-private", "/private/post")
+        blog.add("/google-closed/post", self.page("blog/best-drills.html"))
         blog.add("/busy", "<title>Busy</title>", status=503)
         blog.add(
             "/rate-limited", "<title>Slow down</title>", status=429, headers={"Retry-After": "1"}

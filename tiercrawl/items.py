@@ -31,7 +31,8 @@ class PageItem:
     redirects: list[str] = field(default_factory=list)
     rendered: bool = False
     render_reason: str | None = None
-    robots_allowed: bool = True
+    robots_allowed: bool = True  # for tiercrawl's user agent: whether it may fetch the page
+    googlebot_allowed: bool | None = None  # for Googlebot; None: no robots.txt rules read
     content_type: str | None = None
     fetched_at: Any = None
     # page signals, filled by the extraction pipeline

@@ -64,7 +64,8 @@ class ExtractPipeline:
         adapter["indexable"], adapter["indexability"] = assess(
             status=adapter["status"],
             error=adapter["error"],
-            robots_allowed=adapter["robots_allowed"],
+            # robots.txt keeps Google out too when it only names Googlebot.
+            robots_allowed=adapter["robots_allowed"] and adapter["googlebot_allowed"] is not False,
             meta_robots=adapter["meta_robots"],
             x_robots_tag=adapter["x_robots_tag"],
             canonical=adapter["canonical"],

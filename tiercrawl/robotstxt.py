@@ -1,4 +1,4 @@
-"""robots.txt, with every waiting request given the site's rules.
+"""robots.txt, with every waiting request given the site's rules, and Googlebot's verdict.
 
 Scrapy 2.19's ``RobotsTxtMiddleware`` hands a site's pending robots.txt
 Deferred to each waiting request through ``Deferred.asFuture``, whose callback
@@ -7,6 +7,11 @@ that arrived while robots.txt was downloading is let through unchecked. This
 subclass gives each waiter its own Deferred fed from the shared one, so a
 disallowed page is never fetched, however many requests were queued for the
 site.
+
+A page tiercrawl may fetch may still be closed to Googlebot (a
+``User-agent: Googlebot`` group): then Google cannot see its links. Each
+request that passes gets ``meta[GOOGLEBOT_ALLOWED]``, Googlebot's verdict under
+the same rules, which the page's ``googlebot_allowed`` and indexability take.
 """
 
 from __future__ import annotations
@@ -24,10 +29,17 @@ if TYPE_CHECKING:
     from scrapy.http import Request
     from scrapy.robotstxt import RobotParser
 
-__all__ = ["RobotsTxtMiddleware"]
+__all__ = ["GOOGLEBOT_ALLOWED", "RobotsTxtMiddleware"]
+
+GOOGLEBOT_ALLOWED = "tiercrawl_googlebot_allowed"
 
 
 class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
+    def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
+        super().process_request_2(rp, request)  # IgnoreRequest when tiercrawl may not fetch
+        if rp is not None:
+            request.meta[GOOGLEBOT_ALLOWED] = bool(rp.allowed(request.url, "Googlebot"))
+
     async def robot_parser(self, request: Request) -> RobotParser | None:
         pending = self._parsers.get(urlparse_cached(request).netloc)
         if not isinstance(pending, Deferred):

@@ -8,7 +8,8 @@ A link only helps when the page carrying it can be indexed, so every page gets
 ``status``
     a response that is not 2xx (or none, without a download error either)
 ``robots``
-    robots.txt disallows the page
+    robots.txt disallows the page, to tiercrawl or to Googlebot (a
+    ``User-agent: Googlebot`` group closes it to Google alone)
 ``noindex``
     meta robots or X-Robots-Tag says ``noindex`` (or ``none``)
 ``canonicalised``

@@ -36,6 +36,7 @@ from tiercrawl.items import PageItem
 from tiercrawl.jobs.diff import recheck_campaign
 from tiercrawl.jobs.runs import load_shard
 from tiercrawl.rendering import Renderer
+from tiercrawl.robotstxt import GOOGLEBOT_ALLOWED
 from tiercrawl.store_access import store_for
 
 if TYPE_CHECKING:
@@ -162,6 +163,7 @@ class TiersSpider(scrapy.Spider):
         item.status = response.status
         item.redirects = list(response.meta.get("redirect_urls", []))
         item.rendered = "playwright" in response.flags
+        item.googlebot_allowed = response.meta.get(GOOGLEBOT_ALLOWED)
         item.headers = {
             name: [v.decode("latin-1") for v in response.headers.getlist(name)]
             for name in _KEPT_HEADERS
