@@ -61,6 +61,10 @@ HREFS = [
     "http://[::1/broken",
     "http:no-host",
     "http://./",
+    "https://acme.example/blog/../drills/",
+    "https://acme.example/./a/.",
+    "https://acme.example/.well-known/x",
+    "https://acme.example/a/..?q=/../#f",
     "https://127.0.0.1:8443/admin",
     "mailto:a@example.com",
     "javascript:void(0)",
@@ -85,6 +89,11 @@ def test_resolve_link_examples() -> None:
         "acme.com",
     )
     assert resolve_link("mailto:a@example.com", base) is None
+    # Dot segments are applied in absolute links too, as browsers do.
+    assert resolve_link("https://acme.com/blog/../drills/", base) == (
+        "https://acme.com/drills/",
+        "acme.com",
+    )
 
 
 @pytest.mark.parametrize(

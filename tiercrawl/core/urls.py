@@ -159,12 +159,23 @@ def resolve(href: str, base: str) -> str | None:
     A link is kept as the page wrote it, even one that `is_http_url` refuses to
     request (a space in its path, a bad port): it is a fact about the page.
     """
-    href = href.strip()
     try:
-        url = urljoin(base, href)
+        url = _join(base, href.strip())
     except ValueError:
         return None
     return url if _http_parts(url) is not None else None
+
+
+def _join(base: str, href: str) -> str:
+    """``urljoin``, with the dot segments of an absolute ``href`` applied too, as browsers
+    do: ``https://a.example/blog/../drills/`` is ``https://a.example/drills/``."""
+    url = urljoin(base, href)
+    path_end = _PATH_END.search(url)
+    head = url[: path_end.start()] if path_end else url
+    if "/." not in head.partition("://")[2]:
+        return url
+    scheme, netloc, path, query, fragment = urlsplit(url)
+    return urlunsplit((scheme, netloc, _without_dot_segments(path), query, fragment))
 
 
 @lru_cache(maxsize=256)
@@ -178,8 +189,8 @@ def _base_of(base: str) -> tuple[str, str, str, str] | None:
         scheme, netloc, path, params, query, _ = urlparse(base)
     except ValueError:
         return None
-    if scheme not in _DEFAULT_PORTS or not netloc or base != base.strip():
-        return None
+    if scheme not in _DEFAULT_PORTS or not netloc or base != base.strip() or "/." in path:
+        return None  # a path with dot segments: `_join` applies them
     # Every URL built on this netloc passes resolve's check, and has this domain.
     origin = f"{scheme}://{netloc}"
     if _http_parts(origin + "/") is None:
@@ -235,7 +246,7 @@ def resolve_link(href: str, base: str) -> tuple[str, str] | None:
         return origin + href, domain
     if first == "h":
         found = _PLAIN_ABSOLUTE.match(href)
-        if found is not None:
+        if found is not None and ("/." not in href or "/." not in _PATH_END.split(href, 1)[0]):
             host = found.group(1).lower().rstrip(".")
             return href, _registered_domain_of_host(host) if host else ""
     if first > " " and first != "?" and directory:
@@ -250,7 +261,7 @@ def resolve_link(href: str, base: str) -> tuple[str, str] | None:
 def _resolve_link(href: str, base: str) -> tuple[str, str] | None:
     """``resolve_link`` without shortcuts: ``urljoin``, then one ``urlsplit``."""
     try:
-        url = urljoin(base, href)
+        url = _join(base, href)
     except ValueError:
         return None
     stripped = url.strip()
