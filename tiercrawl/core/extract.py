@@ -24,7 +24,7 @@ from tiercrawl.core.regions import (
     marker_of,
     word_set,
 )
-from tiercrawl.core.text import CONTROLS_AS_SPACE, fold
+from tiercrawl.core.text import fold
 from tiercrawl.core.urls import registered_domain, resolve, resolve_link
 
 __all__ = ["LinkFacts", "PageFacts", "decode_html", "extract_page"]
@@ -263,10 +263,13 @@ class _Walk:
                 folded = text.strip(" ")
                 count = folded.count(" ") + 1 if folded else 0
             else:
-                # str.split beats a regex by far on long text; controls show nothing.
-                split = text.translate(CONTROLS_AS_SPACE).split()
+                split = text.split()  # str.split beats a regex by far on long text
                 folded = " ".join(split)
                 count = len(split)
+                if not folded.isprintable():
+                    # Control characters (ESC, BEL, C1) show nothing: out, words kept apart.
+                    folded = fold(folded)
+                    count = folded.count(" ") + 1 if folded else 0
             if not folded:
                 if not space:
                     append(" ")

@@ -8,11 +8,11 @@ the window or print fake lines in ``tiercrawl diff``.
 
 from __future__ import annotations
 
-__all__ = ["CONTROLS_AS_SPACE", "fold", "terminal_safe"]
+__all__ = ["fold", "terminal_safe"]
 
 # Every C0 control (whitespace among them), DEL and every C1 control, as a space:
 # folding then drops them, and the words on either side stay apart.
-CONTROLS_AS_SPACE = dict.fromkeys((*range(32), *range(127, 160)), " ")
+_CONTROLS_AS_SPACE = dict.fromkeys((*range(32), *range(127, 160)), " ")
 # What a terminal must not receive raw: the same, but for tab, newline and carriage return.
 _CONTROLS_ESCAPED = {
     code: f"\\u{code:04x}"
@@ -23,7 +23,7 @@ _CONTROLS_ESCAPED = {
 
 def fold(text: str | None) -> str:
     """``text`` without control characters, its whitespace runs folded to one space."""
-    return " ".join(text.translate(CONTROLS_AS_SPACE).split()) if text else ""
+    return " ".join(text.translate(_CONTROLS_AS_SPACE).split()) if text else ""
 
 
 def terminal_safe(text: str) -> str:
