@@ -448,6 +448,9 @@ class Renderer:
             return self._fall_back(raw, reason, f"navigated away, to {url}")
         item.rendered = True
         item.render_reason = reason
+        # The render request was checked against robots.txt at the URL asked for; the raw
+        # fetch, at every address it was redirected to.
+        item.googlebot_allowed = raw.googlebot_allowed
         item.raw_html = raw.html
         item.raw_url = raw.final_url
         if self.sites.learn(url, response.meta[_RAW_SIGNALS], scan_html(html, url)):

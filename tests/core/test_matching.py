@@ -389,3 +389,6 @@ def test_a_page_whose_render_failed_has_no_verdict_on_a_link_it_lacks() -> None:
     # The raw page had the link: a verdict all the same.
     assert _status(failed, [_link()]) == "live"
     assert _status(_page(render_reason="target_absent: 1 of 1 expected links"), []) == "missing"
+    # A rendered page whose noscript plea (quoted in its reason) reads like a failure.
+    plea = _page(rendered=True, render_reason="noscript: enable JS; render failed: none")
+    assert _status(plea, []) == "missing"

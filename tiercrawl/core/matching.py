@@ -132,8 +132,9 @@ def _unread(page: Mapping[str, Any], found: bool) -> tuple[str, str] | None:
         return "inconclusive", f"page not read: HTTP {status}"
     if not found and page.get("challenge"):
         return "inconclusive", "page not read: firewall or bot challenge"
-    reason, failed, why = (page.get("render_reason") or "").partition(RENDER_FAILED)
-    if not found and failed:
+    # The marker is the reason's last part: the reason before it may quote the page.
+    reason, failed, why = (page.get("render_reason") or "").rpartition(RENDER_FAILED)
+    if not found and failed and not page.get("rendered"):
         # Rendered because its links may come from scripts: without them, no verdict.
         return "inconclusive", f"page not read: its render failed ({why}; rendered for {reason})"
     return None
