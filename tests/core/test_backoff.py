@@ -17,6 +17,7 @@ NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
         ("Thu, 26 Nov 2026 12:00:30 GMT", 30.0),
         ("Thu, 26 Nov 2026 11:59:00 GMT", 0.0),  # already past
         ("soon", None),
+        ("\u00b2", None),  # a digit to str.isdigit(), not to float()
         ("-3", None),
         ("", None),
         (None, None),

@@ -19,7 +19,7 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # not "²", which isdigit() accepts
         return float(value)
     try:
         when = parsedate_to_datetime(value)
