@@ -278,4 +278,5 @@ def test_a_redirecting_webhook_is_not_delivered(tmp_path: Path) -> None:
     # urllib would follow it with a GET and no payload, and call that a delivery.
     receiver, error = _undelivered([302], tmp_path)
     assert len(receiver.bodies) == 1
-    assert f"(HTTP 302, a redirect to {receiver.url}/moved: give that URL)" in str(error)
+    origin = receiver.url.removesuffix("/hook")
+    assert f"(HTTP 302, a redirect to {origin}/...)" in str(error)  # its path may be secret

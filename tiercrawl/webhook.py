@@ -82,7 +82,8 @@ def deliver(
         except urllib.error.HTTPError as exc:
             failure = f"HTTP {exc.code}"
             if 300 <= exc.code < 400:
-                failure += f", a redirect to {exc.headers.get('Location')}: give that URL"
+                location = exc.headers.get("Location")
+                failure += f", a redirect to {shown_url(location)}" if location else ", a redirect"
             if exc.code < 500 and exc.code not in _RETRY_STATUSES:
                 break
         except (urllib.error.URLError, TimeoutError, OSError) as exc:

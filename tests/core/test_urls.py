@@ -166,6 +166,10 @@ def test_blogs_on_shared_hosts_are_sites_of_their_own(url: str, domain: str) -> 
         ("http://127.0.0.1:6800/", "http://127.0.0.1:6800/"),
         ("mongodb://admin:S3cr?t@127.0.0.1:1/", "mongodb://***@127.0.0.1:1/"),
         (
+            "https://hooks.example/notify?email=ops@corp.example&x=1",
+            "https://hooks.example/notify?email=ops@corp.example&x=1",
+        ),
+        (
             "mongodb://db1/?tls=true&tlsCertificateKeyFilePassword=KeyPw&w=1",
             "mongodb://db1/?tls=true&tlsCertificateKeyFilePassword=***&w=1",
         ),

@@ -141,15 +141,18 @@ _SECRET_OPTION = re.compile(
 
 
 def hide_credentials(url: str) -> str:
-    """``url`` with its credentials shown as ``***``: everything up to its last "@", and the
-    values of secret query options.
+    """``url`` with its credentials shown as ``***``, and the values of secret query options.
 
-    The last "@" of the whole URL, and not only within the host part: a
-    password with an unescaped "@", "/" or "?" must not show in part.
+    The credentials end at the last "@" before the first "/", else before the
+    first "?": a password with an unescaped "@", "/" or "?" must not show in
+    part, and an "@" in the query (``?email=ops@acme.example``) is no password.
     """
     scheme, sep, rest = url.partition("://")
-    if "@" in rest:
-        rest = "***@" + rest.rpartition("@")[2]
+    for end in ("/", "?"):
+        userinfo, at, _ = rest.partition(end)[0].rpartition("@")
+        if at:
+            rest = "***@" + rest[len(userinfo) + 1 :]
+            break
     return scheme + sep + _SECRET_OPTION.sub(r"\1***", rest)
 
 
@@ -345,6 +348,8 @@ def _is_tracking(name: str) -> bool:
 # What a path segment keeps unescaped in `match_key`: RFC 3986's sub-delims, ":" and
 # "@" (letters, digits and "-._~" never are escaped); anything else is one %XX per byte.
 _SEGMENT_SAFE = "!$&'()*+,;=:@~"
+# A path of those and unreserved characters only, no escape: already in that form.
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")
 
 
 def _without_dot_segments(path: str) -> str:
@@ -380,9 +385,12 @@ def match_key(url: str) -> str:
     host = _unicode_host((parts.hostname or "").lower().rstrip(".")).removeprefix("www.")
     if port is not None and port != _DEFAULT_PORTS.get(scheme):
         host = f"{host}:{port}"
-    # Segment by segment: an escaped "/" (%2F) is part of a segment, not a separator.
-    segments = (quote(unquote_to_bytes(seg), safe=_SEGMENT_SAFE) for seg in parts.path.split("/"))
-    path = _without_dot_segments("/".join(segments)).rstrip("/")
+    path = parts.path
+    if not _PLAIN_PATH.fullmatch(path):
+        # Segment by segment: an escaped "/" (%2F) is part of a segment, not a separator.
+        segments = (quote(unquote_to_bytes(seg), safe=_SEGMENT_SAFE) for seg in path.split("/"))
+        path = "/".join(segments)
+    path = _without_dot_segments(path).rstrip("/")
     query = urlencode(
         [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
     )
