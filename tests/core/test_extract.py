@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -116,16 +115,19 @@ def test_a_link_showing_only_zero_width_characters_is_empty() -> None:
 
 def test_control_characters_are_kept_out_of_the_text() -> None:
     # A hostile page's escape sequences would reach terminals through diff and reports.
+    # A browser shows nothing of them: words on either side join, within a text node
+    # or across a tag alike.
     html = (
         "<title>Drills\x1b]0;owned\x07</title><p>Read \x1b[2J<a href='/x'>cordless"
-        "\x1b[31m drills\x9b</a> now\x00.</p><img alt='x\x1by'>"
+        "\x1b[31m drills\x9b</a> now\x00. Best\x07tools, best\x07<i>tools</i>.</p>"
+        "<img alt='x\x1by'>"
     )
     facts = extract_page(html, "https://site.example.com/page")
     (link,) = facts.links
-    assert facts.title == "Drills ]0;owned"
-    assert link.anchor_text == "cordless [31m drills"
-    # As a browser shows it: ESC is nothing, "[2J" runs into the anchor; libxml2 makes NUL U+FFFD.
-    assert link.context == "Read [2Jcordless [31m drills now\ufffd."
+    assert facts.title == "Drills]0;owned"
+    assert link.anchor_text == "cordless[31m drills"
+    # libxml2 makes NUL U+FFFD.
+    assert link.context == "Read [2Jcordless[31m drills now\ufffd. Besttools, besttools."
     assert not any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in facts.main_text)
 
 
@@ -348,24 +350,6 @@ def test_main_text_is_capped() -> None:
     assert len(extract_page(html, "https://a.example.com/").main_text) == MAIN_TEXT_LIMIT
 
 
-def test_a_typical_page_extracts_in_milliseconds() -> None:
-    items = "".join(f"<li><a href='/n{i}'>Section {i}</a></li>" for i in range(40))
-    paragraphs = "".join(
-        f"<p>Paragraph {i} with some running text, a <a href='https://o{i}.example.com/'>link</a>"
-        f" and more words to read, as articles have. {'filler text ' * 80}</p>"
-        for i in range(30)
-    )
-    html = f"<html><body><nav><ul>{items}</ul></nav><article>{paragraphs}</article></body></html>"
-    assert 25_000 < len(html) < 40_000
-    extract_page(html, "https://a.example.com/")
-    started = time.perf_counter()
-    for _ in range(10):
-        page = extract_page(html, "https://a.example.com/")
-    per_page = (time.perf_counter() - started) / 10
-    assert len(page.links) == 70
-    assert per_page < 0.05  # about 5 ms on an idle machine; slack for busy CI
-
-
 def test_cli_prints_one_json_object_per_link(capsys: pytest.CaptureFixture[str]) -> None:
     from tiercrawl.cli import main
 
@@ -376,6 +360,19 @@ def test_cli_prints_one_json_object_per_link(capsys: pytest.CaptureFixture[str])
     assert len(lines) == len(expected)
     assert lines[0]["source_url"] == PAGE_URLS["blog_post"]
     assert {k: v for k, v in lines[4].items() if k != "source_url"} == json.loads(expected[4])
+
+
+def test_cli_escapes_control_characters_left_in_urls(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from tiercrawl.cli import main
+
+    path = tmp_path / "page.html"
+    path.write_text('<p><a href="/x\u009by">Drills</a></p>', encoding="utf-8")
+    assert main(["extract", "--url", "https://a.example.com/", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "\u009b" not in out  # the raw character: a terminal's CSI
+    assert json.loads(out)["href"] == "/x\u009by"  # written as JSON's escape instead
 
 
 def test_cli_reports_an_unreadable_file(

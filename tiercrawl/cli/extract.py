@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from tiercrawl.cli._common import non_negative_int
+from tiercrawl.cli._common import non_negative_int, write_output
 from tiercrawl.core.extract import extract_page
 from tiercrawl.core.urls import is_http_url
 from tiercrawl.exceptions import TiercrawlError, UsageError
@@ -49,8 +48,9 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise TiercrawlError(f"cannot read {args.file}: {exc.strerror or exc}") from exc
     page = extract_page(html, args.url, context_chars=args.context_chars)
-    out = sys.stdout
-    for link in page.links:
-        out.write(json.dumps({"source_url": args.url, **asdict(link)}, ensure_ascii=False))
-        out.write("\n")
+    lines = [
+        json.dumps({"source_url": args.url, **asdict(link)}, ensure_ascii=False) + "\n"
+        for link in page.links
+    ]
+    write_output("-", "".join(lines), "links")
     return 0

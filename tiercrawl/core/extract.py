@@ -267,7 +267,7 @@ class _Walk:
                 folded = " ".join(split)
                 count = len(split)
                 if not folded.isprintable():
-                    # Control characters (ESC, BEL, C1) show nothing: out, words kept apart.
+                    # Control characters (ESC, BEL, C1) show nothing: out.
                     folded = fold(folded)
                     count = folded.count(" ") + 1 if folded else 0
             if not folded:

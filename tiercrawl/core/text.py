@@ -10,9 +10,12 @@ from __future__ import annotations
 
 __all__ = ["fold", "terminal_safe"]
 
-# Every C0 control (whitespace among them), DEL and every C1 control, as a space:
-# folding then drops them, and the words on either side stay apart.
-_CONTROLS_AS_SPACE = dict.fromkeys((*range(32), *range(127, 160)), " ")
+# Every C0 control but HTML's whitespace (tab, line feed, form feed, carriage return),
+# DEL and every C1 control: dropped, as a browser shows nothing of them, so that
+# "best\x07tools" is "besttools" like "best\x07<i>tools</i>".
+_CONTROLS = dict.fromkeys(
+    code for code in (*range(0x20), *range(0x7F, 0xA0)) if chr(code) not in "\t\n\f\r"
+)
 # What a terminal must not receive raw: the same, but for tab, newline and carriage return.
 _CONTROLS_ESCAPED = {
     code: f"\\u{code:04x}"
@@ -23,7 +26,7 @@ _CONTROLS_ESCAPED = {
 
 def fold(text: str | None) -> str:
     """``text`` without control characters, its whitespace runs folded to one space."""
-    return " ".join(text.translate(_CONTROLS_AS_SPACE).split()) if text else ""
+    return " ".join(text.translate(_CONTROLS).split()) if text else ""
 
 
 def terminal_safe(text: str) -> str:
