@@ -18,6 +18,7 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import pymongo
 from pymongo.errors import PyMongoError
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
@@ -44,6 +45,10 @@ progress_logger = logging.getLogger("tiercrawl.progress")
 def _storable_stats(stats: dict[str, Any]) -> dict[str, Any]:
     # MongoDB field names may not contain dots nor start with "$".
     return {key.replace(".", "_").lstrip("$"): value for key, value in stats.items()}
+
+
+# Seconds the store has to record a forced stop.
+_FORCED_STOP_TIMEOUT = 2.0
 
 
 def _reactor() -> Any:
@@ -137,11 +142,14 @@ class RunRecorder:
         self._stop_watching()
         why = "shutdown: forced before the crawl closed"
         try:
-            store = store_for(self.crawler)
-            if spider.shard is None:
-                fail_run(store, spider.run_id, why)
-            else:
-                lose_shard(store, spider.run_id, spider.shard, why)
+            # Briefly: whoever forced the stop wants the process gone, not a wait for a store
+            # that may be the reason. What is not written here, `tiercrawl status` settles.
+            with pymongo.timeout(_FORCED_STOP_TIMEOUT):
+                store = store_for(self.crawler)
+                if spider.shard is None:
+                    fail_run(store, spider.run_id, why)
+                else:
+                    lose_shard(store, spider.run_id, spider.shard, why)
         except (PyMongoError, StoreError) as exc:
             logger.warning("run %s: its failure not stored: %s", spider.run_id, exc)
 

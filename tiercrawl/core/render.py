@@ -214,7 +214,7 @@ def decide_render(policy: RenderPolicy, facts: RenderFacts) -> tuple[bool, str |
     if signals.text_chars < policy.shell_text_chars:
         root = f"{signals.app_root}, " if signals.app_root else ""
         return True, f"app_shell: {root}{signals.text_chars} characters of text"
-    present = {match_key(url) for url, _ in signals.links}
+    present = {match_key(url) for url, _ in signals.links} if facts.targets else set()
     missing = [t for t in facts.targets if match_key(t) not in present]
     if missing:
         return True, (
