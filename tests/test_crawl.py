@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import ROOT, TEST_CRAWL_SETTINGS, blog_campaign, scrapy_crawl, setting_args
 from tests.web import TestWeb
+from tiercrawl.demo.webserver import Site
 from tiercrawl.store import Store, open_store
 
 PAGE_FIELDS = {
@@ -532,3 +533,27 @@ def test_a_page_closed_to_googlebot_alone_is_fetched_but_not_indexable(
     assert "robots" in closed["indexability"]  # (and canonicalised: the copy of /best-drills)
     assert verdict["status"] == "not_indexable"
     assert (open_page["googlebot_allowed"], open_page["indexable"]) == (True, True)
+
+
+def test_a_robots_txt_the_server_cannot_give_closes_the_site(
+    web: TestWeb, mongo_uri: str, tmp_path: Path
+) -> None:
+    # RFC 9309: robots.txt answering 5xx means complete disallow, not the error page as rules.
+    with Site("127.0.0.7") as down:
+        down.add("/robots.txt", "<h1>Service unavailable</h1>", status=503)
+        down.add("/post", web.page("blog/best-drills.html"))
+        campaign = tmp_path / "down.yaml"
+        campaign.write_text(
+            f"name: down\nmoney_site: {web.money.base}/\ntier1:\n"
+            f"  - url: {down.url('/post')}\n    target: {web.money.url('/drills/')}\n",
+            encoding="utf-8",
+        )
+        result = scrapy_crawl(campaign, mongo_uri)
+        assert result.returncode == 0, result.stderr[-4000:]
+        assert "/post" not in down.hits
+        assert down.hits["/robots.txt"] == 2  # retried once (RETRY_TIMES=1 in tests)
+    store = open_store(mongo_uri)
+    page_doc = store.pages.find_one({"url": down.url("/post")})
+    store.close()
+    assert page_doc is not None
+    assert (page_doc["error"], page_doc["robots_allowed"]) == ("robots", False)

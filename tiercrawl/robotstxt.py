@@ -8,6 +8,11 @@ subclass gives each waiter its own Deferred fed from the shared one, so a
 disallowed page is never fetched, however many requests were queued for the
 site.
 
+A robots.txt the server cannot give (5xx, or 429 Too Many Requests, after the
+retries) closes the whole site, as RFC 9309 (2.3.1.4) asks and as Google
+does: Scrapy reads the error page as rules, so a site whose robots.txt is down
+was crawled as if it allowed everything.
+
 A page tiercrawl may fetch may still be closed to Googlebot (a
 ``User-agent: Googlebot`` group): then Google cannot see its links. Each
 request that passes gets ``meta[GOOGLEBOT_ALLOWED]``, Googlebot's verdict under
@@ -26,7 +31,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
 if TYPE_CHECKING:
-    from scrapy.http import Request
+    from scrapy.http import Request, Response
     from scrapy.robotstxt import RobotParser
 
 __all__ = ["GOOGLEBOT_ALLOWED", "RobotsTxtMiddleware"]
@@ -34,7 +39,15 @@ __all__ = ["GOOGLEBOT_ALLOWED", "RobotsTxtMiddleware"]
 GOOGLEBOT_ALLOWED = "tiercrawl_googlebot_allowed"
 
 
+_DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
+
+
 class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
+    async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
+        if response.status >= 500 or response.status == 429:
+            response = response.replace(body=_DISALLOW_ALL)
+        await super()._parse_robots(response, netloc, request)
+
     def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
         super().process_request_2(rp, request)  # IgnoreRequest when tiercrawl may not fetch
         if rp is not None:
