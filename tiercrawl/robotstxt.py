@@ -50,7 +50,10 @@ class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
 
     def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
         super().process_request_2(rp, request)  # IgnoreRequest when tiercrawl may not fetch
-        if rp is not None:
+        if rp is None:
+            # No rules read for this host: not the verdict of a host a redirect came from.
+            request.meta.pop(GOOGLEBOT_ALLOWED, None)
+        else:
             request.meta[GOOGLEBOT_ALLOWED] = bool(rp.allowed(request.url, "Googlebot"))
 
     async def robot_parser(self, request: Request) -> RobotParser | None:
