@@ -557,3 +557,22 @@ def test_a_robots_txt_the_server_cannot_give_closes_the_site(
     store.close()
     assert page_doc is not None
     assert (page_doc["error"], page_doc["robots_allowed"]) == ("robots", False)
+
+
+def test_a_redirect_to_a_host_whose_robots_txt_cannot_be_read_has_no_googlebot_verdict(
+    web: TestWeb, mongo_uri: str, tmp_path: Path
+) -> None:
+    with Site("127.0.0.8") as slow:
+        # Its robots.txt times out (DOWNLOAD_TIMEOUT is 2 s in the tests): no rules read.
+        slow.add("/robots.txt", "User-agent: *\nAllow: /\n", delay=3, content_type="text/plain")
+        slow.add("/post", web.page("blog/best-drills.html"))
+        web.blog.redirect("/to-slow", slow.url("/post"))
+        campaign = blog_campaign(web, tmp_path / "slow.yaml", "/to-slow")
+        result = scrapy_crawl(campaign, mongo_uri)
+        assert result.returncode == 0, result.stderr[-4000:]
+    store = open_store(mongo_uri)
+    page_doc = store.pages.find_one({"url": web.blog.url("/to-slow")})
+    store.close()
+    assert page_doc is not None
+    assert (page_doc["status"], page_doc["final_url"]) == (200, slow.url("/post"))
+    assert page_doc["googlebot_allowed"] is None  # not the blog's verdict
