@@ -190,28 +190,44 @@ def test_a_render_that_navigates_away_keeps_the_raw_page(auto: Crawl) -> None:
     )
 
 
-@pytest.mark.requires_browser
-def test_a_rendered_page_larger_than_a_download_may_be_is_not_kept(
-    jsweb: JsWeb, mongo_uri: str, tmp_path: Path
-) -> None:
+def _crawl_one(jsweb: JsWeb, name: str, mongo_uri: str, tmp_path: Path) -> dict[str, Any]:
+    """The ``pages`` document of a crawl (render auto) of the one page ``name``."""
     require_browser()
-    campaign = tmp_path / "bloat.yaml"
+    campaign = tmp_path / "one.yaml"
     campaign.write_text(
-        f"name: bloat\nmoney_site: {jsweb.money.base}/\ntier1:\n"
-        f"  - url: {jsweb.url('bloat')}\n    target: {jsweb.target}\n",
+        f"name: one\nmoney_site: {jsweb.money.base}/\ntier1:\n"
+        f"  - url: {jsweb.url(name)}\n    target: {jsweb.target}\n",
         encoding="utf-8",
     )
     result = scrapy_crawl(campaign, mongo_uri, "-a", "render=auto", settings=RENDER_SETTINGS)
     assert result.returncode == 0, result.stderr[-4000:]
     store = open_store(mongo_uri)
-    page = store.pages.find_one({"url": jsweb.url("bloat")})
-    placement = store.placements.find_one({"url": jsweb.url("bloat")})
+    page = store.pages.find_one({"url": jsweb.url(name)})
+    placement = store.placements.find_one({"url": jsweb.url(name)})
     store.close()
     assert page is not None
     assert placement is not None
+    return {**page, "placement": placement}
+
+
+@pytest.mark.requires_browser
+def test_a_rendered_page_keeps_googlebots_verdict_where_its_redirect_led(
+    jsweb: JsWeb, mongo_uri: str, tmp_path: Path
+) -> None:
+    page = _crawl_one(jsweb, "to-closed", mongo_uri, tmp_path)
+    assert (page["rendered"], page["final_url"]) == (True, jsweb.url("closed/create"))
+    assert page["googlebot_allowed"] is False
+    assert page["placement"]["status"] == "not_indexable"
+
+
+@pytest.mark.requires_browser
+def test_a_rendered_page_larger_than_a_download_may_be_is_not_kept(
+    jsweb: JsWeb, mongo_uri: str, tmp_path: Path
+) -> None:
+    page = _crawl_one(jsweb, "bloat", mongo_uri, tmp_path)
     assert page["rendered"] is False  # DOWNLOAD_MAXSIZE is 100000 in the tests
     assert re.search(r"; render failed: too large, 2\d{5} characters$", page["render_reason"])
-    assert placement["status"] == "inconclusive"
+    assert page["placement"]["status"] == "inconclusive"
 
 
 @pytest.mark.requires_browser

@@ -50,6 +50,10 @@ class JsWeb(Web):
         self.js.add("/gone", "<title>Gone</title><script>1</script>", status=404)
         # Not in PAGES: its script builds a page larger than the tests' DOWNLOAD_MAXSIZE.
         self.js.add("/bloat", self.page("bloat.html"))
+        # Not in PAGES either: a redirect to a page robots.txt closes to Googlebot alone.
+        self.js.add("/robots.txt", "User-agent: Googlebot\nDisallow: /closed/\n")
+        self.js.redirect("/to-closed", "/closed/create")
+        self.js.add("/closed/create", self.page("create.html"))
         self.js.add("/links.json", self.page("links.json"), content_type="application/json")
         self.js.add("/app.js", self.page("app.js"), content_type="text/javascript")
         self.js.add("/pixel.png", b"\x89PNG\r\n\x1a\n", content_type="image/png")
