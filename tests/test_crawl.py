@@ -46,6 +46,17 @@ def page(crawl: tuple[Store, str], url: str) -> dict[str, Any]:
     return docs[0]
 
 
+def crawled_page(campaign: Path, mongo_uri: str, url: str) -> dict[str, Any]:
+    """Crawl ``campaign`` into a fresh store; the ``pages`` document of ``url``."""
+    result = scrapy_crawl(campaign, mongo_uri)
+    assert result.returncode == 0, result.stderr[-4000:]
+    store = open_store(mongo_uri)
+    doc = store.pages.find_one({"url": url})
+    store.close()
+    assert doc is not None, url
+    return doc
+
+
 def placement(crawl: tuple[Store, str], url: str) -> dict[str, Any]:
     store, run_id = crawl
     docs = list(store.placements.find({"run_id": run_id, "url": url}))
@@ -500,12 +511,7 @@ def test_a_redirect_into_a_failed_fetch_records_where_it_led(
     web: TestWeb, mongo_uri: str, tmp_path: Path
 ) -> None:
     campaign = blog_campaign(web, tmp_path / "led.yaml", "/to-private")
-    result = scrapy_crawl(campaign, mongo_uri)
-    assert result.returncode == 0, result.stderr[-4000:]
-    store = open_store(mongo_uri)
-    doc = store.pages.find_one({"url": web.blog.url("/to-private")})
-    store.close()
-    assert doc is not None
+    doc = crawled_page(campaign, mongo_uri, web.blog.url("/to-private"))
     assert (doc["error"], doc["status"]) == ("robots", None)
     assert doc["redirects"] == [web.blog.url("/to-private")]
     assert doc["final_url"] == web.blog.url("/private/post")
@@ -548,14 +554,9 @@ def test_a_robots_txt_the_server_cannot_give_closes_the_site(
             f"  - url: {down.url('/post')}\n    target: {web.money.url('/drills/')}\n",
             encoding="utf-8",
         )
-        result = scrapy_crawl(campaign, mongo_uri)
-        assert result.returncode == 0, result.stderr[-4000:]
+        page_doc = crawled_page(campaign, mongo_uri, down.url("/post"))
         assert "/post" not in down.hits
         assert down.hits["/robots.txt"] == 2  # retried once (RETRY_TIMES=1 in tests)
-    store = open_store(mongo_uri)
-    page_doc = store.pages.find_one({"url": down.url("/post")})
-    store.close()
-    assert page_doc is not None
     assert (page_doc["error"], page_doc["robots_allowed"]) == ("robots", False)
 
 
@@ -568,11 +569,6 @@ def test_a_redirect_to_a_host_whose_robots_txt_cannot_be_read_has_no_googlebot_v
         slow.add("/post", web.page("blog/best-drills.html"))
         web.blog.redirect("/to-slow", slow.url("/post"))
         campaign = blog_campaign(web, tmp_path / "slow.yaml", "/to-slow")
-        result = scrapy_crawl(campaign, mongo_uri)
-        assert result.returncode == 0, result.stderr[-4000:]
-    store = open_store(mongo_uri)
-    page_doc = store.pages.find_one({"url": web.blog.url("/to-slow")})
-    store.close()
-    assert page_doc is not None
+        page_doc = crawled_page(campaign, mongo_uri, web.blog.url("/to-slow"))
     assert (page_doc["status"], page_doc["final_url"]) == (200, slow.url("/post"))
     assert page_doc["googlebot_allowed"] is None  # not the blog's verdict
