@@ -25,12 +25,24 @@ BRAND = ["Acme", "Acme Tools"]
         ("Acme cordless drills", "text", "branded"),
         ("acme tools store", "text", "branded"),
         ("https://www.acme.example/drills/", "text", "naked_url"),
-        ("acme.example", "text", "naked_url"),
+        ("acme-tools.co.uk", "text", "naked_url"),
+        ("acme.example/drills", "text", "naked_url"),
+        ("http://192.0.2.7/drills", "text", "naked_url"),
+        # A dot is no domain: no public suffix, no www., no path.
+        ("Node.js", "text", "other"),
+        ("Dr.Oetker", "text", "other"),
         ("www.acme.example", "text", "naked_url"),
         ("click here", "text", "generic"),
         ("Read more", "text", "generic"),
         ("website", "text", "generic"),
         ("this article", "text", "generic"),
+        ("hier klicken", "text", "generic"),
+        ("Haga clic aquí", "text", "generic"),
+        ("plus d'infos", "text", "generic"),
+        ("lees meer", "text", "generic"),
+        # Accents, soft hyphens and trademark signs are not what a searcher types.
+        ("Cörd\u00adless Drílls", "text", "exact_match"),
+        ("Acme™ drills", "text", "branded"),
         ("gardening tips for spring", "text", "other"),
         ("Acme drill photo", "image", "image"),
         ("", "image", "empty"),
@@ -42,6 +54,20 @@ BRAND = ["Acme", "Acme Tools"]
 )
 def test_classify_anchor(text: str | None, kind: str, expected: str) -> None:
     assert classify_anchor(text, kind=kind, keywords=KEYWORDS, brand=BRAND) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "keyword", "expected"),
+    [
+        ("taladro inalambrico", "taladro inalámbrico", "exact_match"),
+        ("hoodies", "hoodie", "exact_match"),
+        # A generic anchor sharing a word with a keyword is still generic.
+        ("learn more", "learn guitar", "generic"),
+        ("this website", "website builder", "generic"),
+    ],
+)
+def test_anchors_against_other_keywords(text: str, keyword: str, expected: str) -> None:
+    assert classify_anchor(text, keywords=[keyword], brand=BRAND) == expected
 
 
 def test_without_keywords_or_brand_keyword_anchors_are_other() -> None:

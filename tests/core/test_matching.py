@@ -310,6 +310,7 @@ def test_best_link(worse: dict[str, Any], better: dict[str, Any]) -> None:
     [
         ("cordless drills", True),
         ("  CORDLESS \n drills ", True),
+        ("cord\u00adless drills", True),  # a soft hyphen shows nothing
         ("cordless drill", False),
         ("", False),
         (None, False),
@@ -392,3 +393,11 @@ def test_a_page_whose_render_failed_has_no_verdict_on_a_link_it_lacks() -> None:
     # A rendered page whose noscript plea (quoted in its reason) reads like a failure.
     plea = _page(rendered=True, render_reason="noscript: enable JS; render failed: none")
     assert _status(plea, []) == "missing"
+
+
+def test_an_agreed_anchor_matches_whatever_unicode_form_spells_it() -> None:
+    entry = Entry(1, ENTRY.url, TARGET, "Müller Akkuschrauber")
+    decomposed = _link(anchor_text="Mu\u0308ller Akkuschrauber")  # u + combining diaeresis
+    assert evaluate_placement(entry, _page(), [decomposed])["anchor_matches"] is True
+    without_accent = _link(anchor_text="Muller Akkuschrauber")
+    assert evaluate_placement(entry, _page(), [without_accent])["anchor_matches"] is False

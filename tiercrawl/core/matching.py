@@ -29,6 +29,7 @@ reports a lookup.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -86,7 +87,10 @@ def looks_like_challenge(title: str | None, main_text: str, word_count: int) -> 
 
 
 def _fold(text: str | None) -> str:
-    return " ".join((text or "").split()).casefold()
+    # One Unicode form ("u" + combining diaeresis is "ü"), no soft hyphen: the same text
+    # as readers see it, whatever bytes the page or the campaign file used.
+    visible = unicodedata.normalize("NFC", (text or "").replace("\u00ad", ""))
+    return " ".join(visible.split()).casefold()
 
 
 def _followed(link: Mapping[str, Any]) -> bool:

@@ -29,6 +29,7 @@ from urllib.parse import (
 import tldextract
 
 __all__ = [
+    "has_public_suffix",
     "hide_credentials",
     "http_url_problem",
     "is_http_url",
@@ -311,6 +312,11 @@ def _registered_domain_of_host(host: str) -> str:
         return host
     domain = _extract(host).top_domain_under_public_suffix
     return domain or host
+
+
+def has_public_suffix(host: str) -> bool:
+    """Whether ``host`` ends in a suffix of the Public Suffix List (``co.uk``, ``de``)."""
+    return bool(_extract(_unicode_host(host.rstrip("."))).suffix)
 
 
 def registered_domain(url: str) -> str:
