@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import chromium_path
 from tests.test_score_job import CAMPAIGN, MONEY, build_run
 from tiercrawl.cli import main
-from tiercrawl.core.report import COLUMNS, ReportData, Section, csv_text, rows, svg_bars
+from tiercrawl.core.report import COLUMNS, SECTIONS, ReportData, Section, csv_text, rows, svg_bars
 from tiercrawl.jobs.report import load_report, report_text
 from tiercrawl.jobs.score import score_run
 from tiercrawl.store import Store
@@ -79,7 +79,7 @@ def test_csv_and_json_are_flat_and_defuse_formulas(
     blog = next(r for r in records if r["url"] == "https://blog.example.org/drills")
     assert blog["support_live"] == 1
     assert blog["tier"] == 1
-    assert blog["flags"] == "exact_match_overuse"
+    assert blog["flags"] == ""  # 3 found tier-1 links: too few for an anchor profile
     # JSON keeps the text as it is: escaping is the HTML report's business.
     assert (
         next(r for r in records if r["url"] == "https://formula.example/p")["anchor_text"]
@@ -210,3 +210,15 @@ def test_every_csv_text_cell_is_defused_and_a_lone_cr_stays_in_its_cell() -> Non
     assert row["anchor_class"] == "'=hyperlink()"
     assert row["explanation"] == "one\rtwo"
     assert row["score"] == "-1.5"  # a number, not text: left as it is
+
+
+def test_the_overuse_warning_gives_the_count() -> None:
+    table = [{"tier": 1, "anchor_class": c} for c in ["exact_match"] * 4 + ["branded"] * 6]
+    run = {"scoring": {"anchors": {"1": {"exact_match_overuse": True, "exact_match_share": 0.4}}}}
+    anchors = next(make for make in SECTIONS if make.__name__ == "_anchors")
+    section = anchors(ReportData("acme", run, table))
+    assert section is not None
+    assert (
+        '<p class="warn">exact_match_overuse: 4 of 10 found tier-1 anchors (40%) are '
+        "exact-match keywords</p>"
+    ) in section.body

@@ -149,8 +149,8 @@ def test_relevant_content_link_outranks_off_topic_footer_nofollow(
     assert good["components"]["relevance"] > 0.7
     assert bad["components"]["relevance"] < 0.2
     assert {"nofollow", "footer_link", "off_topic"} <= set(bad["flags"])
-    # Two of the three found tier-1 anchors are exact-match keywords.
-    assert good["flags"] == ["exact_match_overuse"]
+    # Two of the three found tier-1 anchors are exact-match keywords: too few for a profile.
+    assert good["flags"] == []
     assert good["anchor_class"] == "exact_match"
     assert bad["anchor_class"] == "branded"
 
@@ -220,10 +220,24 @@ def test_scoring_again_replaces_and_records_the_run(store: Store) -> None:
     assert scoring["scores"] == 6
     assert scoring["relevance_method"] == "tfidf-cosine"
     assert scoring["anchors"]["1"]["counts"]["exact_match"] == 2
-    # 2 of 3 found tier-1 anchors are exact-match keywords: overuse.
-    assert scoring["anchors"]["1"]["exact_match_overuse"] is True
+    # 2 of 3 found tier-1 anchors are exact-match keywords: too few links for a profile.
+    assert scoring["anchors"]["1"]["exact_match_overuse"] is False
+
+
+def test_a_tier_whose_anchors_are_mostly_exact_match_is_flagged(store: Store) -> None:
+    run = build_run(store)
+    for n in range(8):  # 11 found tier-1 links, 10 of them "cordless drills"
+        url = f"https://more{n}.example.net/drills"
+        run.page(url, 1, DRILL_TEXT)
+        run.placement(1, url, MONEY, "live", run.link(url, MONEY, 2))
+    store.campaigns.insert_one({"name": "acme", "campaign": CAMPAIGN})
+    score_run(store, "acme")
+    anchors = store.runs.find_one({"_id": "run-1"})["scoring"]["anchors"]["1"]
+    assert (anchors["counts"]["exact_match"], anchors["exact_match_overuse"]) == (10, True)
     blog = store.scores.find_one({"url": "https://blog.example.org/drills"})
+    food = store.scores.find_one({"url": "https://food.example.com/sauce"})
     assert "exact_match_overuse" in blog["flags"]
+    assert "exact_match_overuse" not in food["flags"]  # branded
 
 
 def test_latest_finished_run_is_scored(store: Store) -> None:

@@ -81,13 +81,22 @@ def test_brand_needs_whole_words() -> None:
 
 
 def test_distribution_counts_every_class_and_flags_overuse() -> None:
-    dist = anchor_distribution(["exact_match", "exact_match", "branded", "other"])
+    dist = anchor_distribution(["exact_match"] * 5 + ["branded"] * 4 + ["other"])
     assert list(dist.counts) == list(ANCHOR_CLASSES)
-    assert dist.counts["exact_match"] == 2
+    assert dist.counts["exact_match"] == 5
     assert dist.counts["generic"] == 0
-    assert dist.total == 4
+    assert dist.total == 10
     assert dist.share("exact_match") == 0.5
     assert dist.exact_match_overuse
+
+
+@pytest.mark.parametrize("classes", [["exact_match"], ["exact_match"] * 2 + ["branded"]])
+def test_too_few_links_are_no_profile(classes: list[str]) -> None:
+    # 1 of 1 is 100 %, 2 of 3 is 67 %: neither says how the profile was built.
+    dist = anchor_distribution(classes)
+    assert dist.share("exact_match") > 0.3
+    assert not dist.exact_match_overuse
+    assert anchor_distribution(classes, min_links=1).exact_match_overuse
 
 
 def test_distribution_at_threshold_is_not_overuse() -> None:

@@ -19,6 +19,7 @@ from tiercrawl.core.urls import has_public_suffix, is_http_url
 
 __all__ = [
     "ANCHOR_CLASSES",
+    "EXACT_MATCH_MIN_LINKS",
     "EXACT_MATCH_OVERUSE_SHARE",
     "AnchorDistribution",
     "anchor_distribution",
@@ -41,6 +42,8 @@ ANCHOR_CLASSES = (
 # Link-building guides put a natural profile's exact-match share at 1-10 %;
 # past 30 % of a campaign's found links the profile reads as built.
 EXACT_MATCH_OVERUSE_SHARE = 0.30
+# Below this many found links a share is no profile: 1 exact-match anchor of 1 is 100 %.
+EXACT_MATCH_MIN_LINKS = 10
 
 # Anchors that say nothing of the target, in the languages link builders work in most.
 _GENERIC_PHRASES = (
@@ -179,20 +182,24 @@ class AnchorDistribution:
     counts: dict[str, int]
     total: int
     threshold: float = EXACT_MATCH_OVERUSE_SHARE
+    min_links: int = EXACT_MATCH_MIN_LINKS
 
     def share(self, anchor_class: str) -> float:
         return self.counts.get(anchor_class, 0) / self.total if self.total else 0.0
 
     @property
     def exact_match_overuse(self) -> bool:
-        """More exact-match anchors than ``threshold`` of the found links."""
-        return self.share("exact_match") > self.threshold
+        """More exact-match anchors than ``threshold`` of the found links, of at least
+        ``min_links`` found links."""
+        return self.total >= self.min_links and self.share("exact_match") > self.threshold
 
 
 def anchor_distribution(
-    classes: Iterable[str], threshold: float = EXACT_MATCH_OVERUSE_SHARE
+    classes: Iterable[str],
+    threshold: float = EXACT_MATCH_OVERUSE_SHARE,
+    min_links: int = EXACT_MATCH_MIN_LINKS,
 ) -> AnchorDistribution:
     """Count ``classes`` (one per found link) in every class, zeros included."""
     counted = Counter(classes)
     counts = {name: counted.get(name, 0) for name in ANCHOR_CLASSES}
-    return AnchorDistribution(counts=counts, total=sum(counted.values()), threshold=threshold)
+    return AnchorDistribution(counts, sum(counted.values()), threshold, min_links)

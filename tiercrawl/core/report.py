@@ -254,9 +254,9 @@ def _anchors(data: ReportData) -> Section | None:
         anchors = (scoring.get("anchors") or {}).get(str(tier)) or {}
         if anchors.get("exact_match_overuse"):
             note = (
-                f'<p class="warn">exact_match_overuse: '
-                f"{100 * anchors.get('exact_match_share', 0):.0f}% of tier-{tier} anchors are "
-                "exact-match keywords</p>"
+                f'<p class="warn">exact_match_overuse: {counts.get("exact_match", 0)} of '
+                f"{total} found tier-{tier} anchors "
+                f"({100 * anchors.get('exact_match_share', 0):.0f}%) are exact-match keywords</p>"
             )
         charts.append(f"<figure><figcaption>Tier {tier}, {total} found links</figcaption>")
         charts.append(chart + note + "</figure>")
