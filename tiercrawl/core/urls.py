@@ -170,13 +170,16 @@ def resolve(href: str, base: str) -> str | None:
     return url if _http_parts(url) is not None else None
 
 
+def _has_dot_segments(path: str) -> bool:
+    """Whether ``path`` (up to a "?" or "#", which ends it) may hold "." or ".." segments."""
+    return "/." in path and "/." in _PATH_END.split(path, 1)[0]
+
+
 def _join(base: str, href: str) -> str:
     """``urljoin``, with the dot segments of an absolute ``href`` applied too, as browsers
     do: ``https://a.example/blog/../drills/`` is ``https://a.example/drills/``."""
     url = urljoin(base, href)
-    path_end = _PATH_END.search(url)
-    head = url[: path_end.start()] if path_end else url
-    if "/." not in head.partition("://")[2]:
+    if not _has_dot_segments(url.partition("://")[2]):
         return url
     scheme, netloc, path, query, fragment = urlsplit(url)
     return urlunsplit((scheme, netloc, _without_dot_segments(path), query, fragment))
@@ -245,12 +248,12 @@ def resolve_link(href: str, base: str) -> tuple[str, str] | None:
     if first == "#":
         return prefix + href, domain
     if first == "/":
-        if href[1:2] == "/" or "/." in _PATH_END.split(href, 1)[0]:
+        if href[1:2] == "/" or _has_dot_segments(href):
             return _resolve_link(href, base)
         return origin + href, domain
     if first == "h":
         found = _PLAIN_ABSOLUTE.match(href)
-        if found is not None and ("/." not in href or "/." not in _PATH_END.split(href, 1)[0]):
+        if found is not None and not _has_dot_segments(href):
             host = found.group(1).lower().rstrip(".")
             return href, _registered_domain_of_host(host) if host else ""
     if first > " " and first != "?" and directory:
