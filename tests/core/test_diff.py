@@ -210,6 +210,14 @@ def test_anchor_whitespace_and_case_are_no_change() -> None:
     assert diff(placement(), new) == []
 
 
+def test_an_anchor_in_another_unicode_form_is_no_change() -> None:
+    # What the placement's anchor check reads as the same text, the diff does too.
+    old, new = placement(), placement()
+    old["link"] = link(anchor_text="Müller cord\u00adless drills")
+    new["link"] = link(anchor_text="Mu\u0308ller cordless drills")
+    assert diff(old, new) == []
+
+
 def test_hidden_and_rendered_only_in_both_directions() -> None:
     hidden = placement()
     hidden["link"] = link(hidden=True, rendered_only=True)

@@ -30,6 +30,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from tiercrawl.core.text import fold_case
 from tiercrawl.core.urls import match_key
 
 __all__ = [
@@ -300,12 +301,12 @@ def find_relinked(
     ``other_targets`` are the `match_key` of the page's other placements' targets: a
     link to one of them is that placement's own link, not this one moved.
     """
-    anchor = _fold(old_link.get("anchor_text"))
+    anchor = fold_case(old_link.get("anchor_text"))
     if not anchor:
         return None
     old_target = match_key(old_link.get("url") or "")
     for link in links:
-        if _fold(link.get("anchor_text")) != anchor:
+        if fold_case(link.get("anchor_text")) != anchor:
             continue
         target = match_key(link.get("url") or "")
         if target != old_target and target not in other_targets:
@@ -451,7 +452,7 @@ def _link_changes(
                 evidence,
             )
         )
-    if _fold(old.get("anchor_text")) != _fold(new.get("anchor_text")):
+    if fold_case(old.get("anchor_text")) != fold_case(new.get("anchor_text")):
         evidence = _diff_fields(old, new, ("anchor_text", "anchor_kind"), "link.")
         evidence |= _diff_fields(p_old, p_new, ("anchor_matches",))
         matched_before = p_old.get("anchor_matches") is True
@@ -637,12 +638,8 @@ def _rel(link: Mapping[str, Any]) -> list[str]:
     return sorted(_REL_TOKENS.intersection(link.get("rel") or []))
 
 
-def _fold(text: Any) -> str:
-    return " ".join(str(text or "").split()).casefold()
-
-
 def _similarity(a: Any, b: Any) -> float:
-    words_a, words_b = _fold(a).split(), _fold(b).split()
+    words_a, words_b = fold_case(a).split(), fold_case(b).split()
     if words_a == words_b:
         return 1.0
     return difflib.SequenceMatcher(None, words_a, words_b, autojunk=False).ratio()

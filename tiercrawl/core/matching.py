@@ -29,12 +29,12 @@ reports a lookup.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from tiercrawl.core.campaign import Entry
 from tiercrawl.core.render import RENDER_FAILED
+from tiercrawl.core.text import fold_case
 from tiercrawl.core.urls import match_domain, match_key, site_domain
 
 __all__ = [
@@ -86,19 +86,12 @@ def looks_like_challenge(title: str | None, main_text: str, word_count: int) -> 
     return bool(_CHALLENGE_TITLE.match(title or "") or _CHALLENGE_TEXT.search(main_text))
 
 
-def _fold(text: str | None) -> str:
-    # One Unicode form ("u" + combining diaeresis is "ü"), no soft hyphen: the same text
-    # as readers see it, whatever bytes the page or the campaign file used.
-    visible = unicodedata.normalize("NFC", (text or "").replace("\u00ad", ""))
-    return " ".join(visible.split()).casefold()
-
-
 def _followed(link: Mapping[str, Any]) -> bool:
     return not (link.get("nofollow") or link.get("sponsored") or link.get("ugc"))
 
 
 def _anchor_ok(link: Mapping[str, Any], expected: str | None) -> bool:
-    return expected is not None and _fold(link.get("anchor_text")) == _fold(expected)
+    return expected is not None and fold_case(link.get("anchor_text")) == fold_case(expected)
 
 
 def _best(links: Sequence[Mapping[str, Any]], expected: str | None) -> Mapping[str, Any] | None:

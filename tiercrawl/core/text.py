@@ -8,7 +8,9 @@ the window or print fake lines in ``tiercrawl diff``.
 
 from __future__ import annotations
 
-__all__ = ["fold", "terminal_safe"]
+import unicodedata
+
+__all__ = ["fold", "fold_case", "terminal_safe"]
 
 # Every C0 control but HTML's whitespace (tab, line feed, form feed, carriage return),
 # DEL and every C1 control: dropped, as a browser shows nothing of them, so that
@@ -27,6 +29,13 @@ _CONTROLS_ESCAPED = {
 def fold(text: str | None) -> str:
     """``text`` without control characters, its whitespace runs folded to one space."""
     return " ".join(text.translate(_CONTROLS).split()) if text else ""
+
+
+def fold_case(text: str | None) -> str:
+    """``text`` as two texts a reader sees alike compare: one Unicode form ("u" and a
+    combining diaeresis is "ü"), no soft hyphen, whitespace runs folded, case-folded."""
+    visible = unicodedata.normalize("NFC", (text or "").replace("\u00ad", ""))
+    return " ".join(visible.split()).casefold()
 
 
 def terminal_safe(text: str) -> str:
