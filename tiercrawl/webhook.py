@@ -25,7 +25,7 @@ from tiercrawl import __version__
 from tiercrawl.exceptions import TiercrawlError
 from tiercrawl.store import default_home
 
-__all__ = ["Delivery", "WebhookError", "deliver", "shown_url"]
+__all__ = ["Delivery", "WebhookError", "deliver"]
 
 _RETRY_STATUSES = frozenset({408, 425, 429})
 
@@ -83,20 +83,20 @@ def deliver(
             failure = f"HTTP {exc.code}"
             if 300 <= exc.code < 400:
                 location = exc.headers.get("Location")
-                failure += f", a redirect to {shown_url(location)}" if location else ", a redirect"
+                failure += f", a redirect to {_shown_url(location)}" if location else ", a redirect"
             if exc.code < 500 and exc.code not in _RETRY_STATUSES:
                 break
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             failure = str(getattr(exc, "reason", exc))
     spool = _spool(body, spool_dir or default_home() / "undelivered")
     raise WebhookError(
-        f"webhook {shown_url(url)} not delivered after {attempt + 1} attempt(s) ({failure}); "
+        f"webhook {_shown_url(url)} not delivered after {attempt + 1} attempt(s) ({failure}); "
         f"payload kept in {spool}",
         spool,
     )
 
 
-def shown_url(url: str) -> str:
+def _shown_url(url: str) -> str:
     """``url`` as messages show it: a webhook's path and query are often its secret token."""
     parts = urlsplit(url)
     host = parts.netloc.rpartition("@")[2]
