@@ -83,7 +83,9 @@ def deliver(
             failure = f"HTTP {exc.code}"
             if 300 <= exc.code < 400:
                 location = exc.headers.get("Location")
-                failure += f", a redirect to {_shown_url(location)}" if location else ", a redirect"
+                failure += (
+                    f", a redirect to {_shown_url(location)}" if location else ", a redirect"
+                )
             if exc.code < 500 and exc.code not in _RETRY_STATUSES:
                 break
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
