@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -444,28 +445,37 @@ def test_small_batches_written_one_or_several_at_once_store_the_same_documents(
     store.close()
 
 
-def test_a_forced_shutdown_fails_the_run_at_once(
-    web: TestWeb, store: Store, mongo_uri: str, tmp_path: Path
-) -> None:
-    # Ctrl-C twice: Scrapy stops the reactor and the spider never closes.
-    campaign = blog_campaign(web, tmp_path / "forced.yaml", "/slow", "/best-drills")
-    settings = {**TEST_CRAWL_SETTINGS, "DOWNLOAD_TIMEOUT": "30"}
+def _crawl_under_way(
+    web: TestWeb, campaign: Path, mongo_uri: str, **settings: str
+) -> subprocess.Popen[str]:
+    """``scrapy crawl tiers`` started in the background, once it has asked the blog for /slow
+    (delayed 4 s): the reactor runs and the run is stored."""
+    slow_hits = web.blog.hits.get("/slow", 0)
     command = ["-m", "scrapy", "crawl", "tiers", "-a", f"campaign={campaign}"]
     process = subprocess.Popen(
-        [sys.executable, *command, *setting_args(settings)],
+        [sys.executable, *command, *setting_args({**TEST_CRAWL_SETTINGS, **settings})],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT), "TIERCRAWL_MONGO_URI": mongo_uri},
         stderr=subprocess.PIPE,
         text=True,
     )
+    deadline = time.monotonic() + 60
+    while web.blog.hits.get("/slow", 0) == slow_hits:
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"/slow not fetched: {process.communicate()[1][-3000:]}")
+        time.sleep(0.1)
+    return process
+
+
+def test_a_forced_shutdown_fails_the_run_at_once(
+    web: TestWeb, store: Store, mongo_uri: str, tmp_path: Path
+) -> None:
+    # Ctrl-C twice: Scrapy stops the reactor and the spider never closes.
+    campaign = blog_campaign(web, tmp_path / "forced.yaml", "/slow", "/best-drills")
+    process = _crawl_under_way(web, campaign, mongo_uri, DOWNLOAD_TIMEOUT="30")
     try:
-        # Signals before the reactor runs are not Scrapy's to handle: wait for a download.
-        slow_hits = web.blog.hits.get("/slow", 0)
-        deadline = time.monotonic() + 60
-        while web.blog.hits.get("/slow", 0) == slow_hits:
-            assert process.poll() is None, "the crawl ended before it fetched /slow"
-            assert time.monotonic() < deadline, "/slow not fetched after 60 s"
-            time.sleep(0.1)
+        # Signals before the reactor runs are not Scrapy's to handle: hence a download.
         process.send_signal(signal.SIGINT)
         time.sleep(0.5)
         process.send_signal(signal.SIGINT)
@@ -478,6 +488,48 @@ def test_a_forced_shutdown_fails_the_run_at_once(
     assert run["status"] == "failed", err[-3000:]
     assert run["close_reason"] == "shutdown: forced before the crawl closed"
     assert run["finished_at"] is not None
+
+
+def test_the_heartbeat_outlives_a_store_outage(web: TestWeb, tmp_path: Path) -> None:
+    from secantus import SecantusDBServer
+
+    from tests.web import closed_port
+
+    port = closed_port()
+
+    def server() -> SecantusDBServer:
+        db = SecantusDBServer(
+            host="127.0.0.1", port=port, storage_path=str(tmp_path), replica_set_name=None
+        )
+        db.start()
+        return db
+
+    servers = [server()]
+    uri = f"mongodb://127.0.0.1:{port}/outage"
+    campaign = blog_campaign(web, tmp_path / "outage.yaml", "/slow")
+    process = _crawl_under_way(
+        web, campaign, uri, DOWNLOAD_TIMEOUT="30", TIERCRAWL_HEARTBEAT_INTERVAL="0.2"
+    )
+    try:
+        # Gone for 1 s of /slow's 4: the beats meanwhile fail (and do not wait, or stall
+        # the crawl, until the store is back); those after it land.
+        servers.pop().stop()
+        time.sleep(1.0)
+        servers.append(server())
+        back = datetime.now(UTC)
+        _, err = process.communicate(timeout=60)
+        store = open_store(uri)
+        run = store.latest_run("outage")
+        store.close()
+    finally:
+        process.kill()
+        for db in servers:
+            db.stop()
+    assert process.returncode == 0, err[-3000:]
+    assert "heartbeat not stored" in err
+    assert run is not None
+    assert run["status"] == "finished"
+    assert run["heartbeat_at"] > back
 
 
 def test_retries_wait_longer_each_time_or_as_long_as_the_server_asks(

@@ -66,6 +66,7 @@ class RunRecorder:
         self.crawler = crawler
         self.interval = crawler.settings.getfloat("TIERCRAWL_HEARTBEAT_INTERVAL", 60.0)
         self.heartbeat: AsyncioLoopingCall | LoopingCall | None = None
+        self._beating = False  # a beat's write is under way
         self.forced_stop_trigger: Any = None
 
     @classmethod
@@ -118,14 +119,24 @@ class RunRecorder:
         logger.info("run %s started", spider.run_id, extra={"spider": spider})
 
     def _beat(self, run_id: str) -> None:
-        # Never raise: a looping call stops for good on an error, and a crawl that outlived
-        # a short store outage would then be taken for abandoned.
+        # In a thread: during a store outage, pymongo waits up to 10 s for a server,
+        # and in the reactor's thread that wait would stall the whole crawl.
+        if not self._beating:
+            self._beating = True
+            _reactor().callInThread(self._store_beat, run_id)
+
+    def _store_beat(self, run_id: str) -> None:
+        # Never raise, and give up by the next beat: a crawl that outlived a short store
+        # outage must keep beating, or it would be taken for abandoned.
         try:
-            store_for(self.crawler).runs.update_one(
-                {"_id": run_id}, {"$set": {"heartbeat_at": datetime.now(UTC)}}
-            )
+            with pymongo.timeout(self.interval):
+                store_for(self.crawler).runs.update_one(
+                    {"_id": run_id}, {"$set": {"heartbeat_at": datetime.now(UTC)}}
+                )
         except (PyMongoError, StoreError) as exc:
             logger.warning("run %s: heartbeat not stored: %s", run_id, exc)
+        finally:
+            self._beating = False
 
     def _stop_watching(self) -> None:
         if self.heartbeat is not None and self.heartbeat.running:
