@@ -417,6 +417,21 @@ def test_pages_keep_their_links_into_target_domains(
     assert [link["domain"] for link in forum["target_links"]] == ["127.0.0.3"]
 
 
+def test_a_page_with_more_target_links_than_it_keeps_has_them_read_back(
+    web: TestWeb, mongo_uri: str, tmp_path: Path
+) -> None:
+    campaign = blog_campaign(web, tmp_path / "sitewide.yaml", "/sitewide")
+    doc = crawled_page(campaign, mongo_uri, web.blog.url("/sitewide"))
+    assert doc["target_links"] is None
+    assert doc["link_count"] == 1001
+    store = open_store(mongo_uri)
+    found = store.placements.find_one({"url": web.blog.url("/sitewide")})
+    store.close()
+    assert found is not None
+    assert (found["status"], found["link_count"]) == ("live", 1001)
+    assert found["link"]["position"] == 0
+
+
 @pytest.mark.parametrize("writes", ["1", "4"])
 def test_small_batches_written_one_or_several_at_once_store_the_same_documents(
     crawl: tuple[Store, str], web: TestWeb, mongo_uri: str, tmp_path: Path, writes: str

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
-from pymongo.errors import InvalidOperation
 from scrapy import Spider
 from scrapy.utils.test import get_crawler
 
@@ -21,27 +19,58 @@ PAGE = "https://blog.example.org/best-drills"
 def _item(url: str) -> PageItem:
     item = PageItem(run_id="run-1", campaign="acme", url=url, tier=1)
     item.links = [{"run_id": "run-1", "campaign": "acme", **link_document(url, url, 0)}]
+    item.link_count = 1
     return item
 
 
-def test_a_failed_write_is_raised_to_the_next_item_and_at_close(mongo_uri: str) -> None:
+def test_a_page_the_store_refuses_is_kept_without_its_bulk_and_its_batch_is_written(
+    mongo_uri: str,
+) -> None:
+    crawler = get_crawler(Spider)
+    crawler._apply_settings()
+    store = open_store(mongo_uri)
+    sink = MongoSinkPipeline(crawler, store, batch_size=10, concurrent_writes=1)
+    huge = _item(f"{PAGE}?huge")
+    huge.main_text = "x" * 17_000_000  # over MongoDB's 16 MB document limit
+
+    async def crawl() -> None:
+        for item in (_item(f"{PAGE}?1"), huge, _item(f"{PAGE}?2")):
+            await sink.process_item(item)
+        await sink.close_spider()
+
+    asyncio.run(crawl())
+    pages = {page["url"]: page for page in store.pages.find({"run_id": "run-1"})}
+    assert sorted(pages) == [f"{PAGE}?1", f"{PAGE}?2", f"{PAGE}?huge"]
+    assert pages[f"{PAGE}?1"]["error"] is None
+    kept = pages[f"{PAGE}?huge"]
+    assert kept["error"] == "store_refused"
+    assert "too large" in kept["error_detail"]
+    assert "main_text" not in kept
+    assert kept["link_count"] == 1
+    assert store.links.count_documents({}) == 3
+    assert crawler.stats is not None
+    assert crawler.stats.get_value("tiercrawl/store/pages_lost") == 0
+    assert crawler.stats.get_value("tiercrawl/store/pages_written") == 3
+    store.close()
+
+
+def test_pages_the_store_refuses_outright_are_counted_lost(mongo_uri: str) -> None:
     crawler = get_crawler(Spider)
     crawler._apply_settings()
     store = open_store(mongo_uri)
     sink = MongoSinkPipeline(crawler, store, batch_size=1, concurrent_writes=1)
-    store.close()  # every write of the sink now fails
+    store.close()  # every write of the sink now fails, and not for want of a connection
 
     async def crawl() -> None:
-        await sink.process_item(_item(PAGE))  # its batch goes to the queue
-        with pytest.raises(InvalidOperation):
-            await sink.process_item(_item(f"{PAGE}?2"))
-        await sink.process_item(_item(f"{PAGE}?3"))
-        with pytest.raises(InvalidOperation):
-            await sink.close_spider()
+        for n in range(3):
+            await sink.process_item(_item(f"{PAGE}?{n}"))
+        await sink.close_spider()
 
     asyncio.run(crawl())
     assert crawler.stats is not None
-    assert crawler.stats.get_value("tiercrawl/store/batches") is None
+    # Counted, so that the run is closed failed.
+    assert crawler.stats.get_value("tiercrawl/store/pages_lost") == 3
+    assert crawler.stats.get_value("tiercrawl/store/pages_written") == 0
 
 
 def test_a_batch_the_store_could_not_take_is_written_once_it_is_back(tmp_path: Path) -> None:

@@ -60,6 +60,9 @@ class TestWeb(Web):
         blog.add("/slow", self.page("blog/best-drills.html"), delay=4)
         blog.add("/file.pdf", b"%PDF-1.4 not a page", content_type="application/pdf")
         blog.add("/huge", "<p>" + "x" * 300_000 + "</p>")
+        # More links into the money site than a page document keeps (`TARGET_LINKS_KEPT`).
+        drills = f"{money.base}/drills/"
+        blog.add("/sitewide", f'<p><a href="{drills}">Acme</a> drills.</p>' * 1001)
         blog.redirect("/loop-a", "/loop-b")
         blog.redirect("/loop-b", "/loop-a")
         blog.add("/no-location", "<title>Moved</title>", status=301)

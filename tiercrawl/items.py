@@ -48,7 +48,8 @@ class PageItem:
     commercial_domains: int = 0
     # The page's links into its targets' registered domains (copies of ``links``
     # documents): all its placements need, without reading ``links`` back.
-    target_links: list[dict[str, Any]] = field(default_factory=list)
+    # None: more than the pipeline keeps (`TARGET_LINKS_KEPT`); read back from ``links``.
+    target_links: list[dict[str, Any]] | None = field(default_factory=list)
     page_nofollow: bool = False
     challenge: bool = False  # looks like a firewall or bot challenge, not the real page
     main_text: str = ""
@@ -59,5 +60,7 @@ class PageItem:
     raw_url: str | None = None  # the raw response's URL, against which raw_html resolves
     headers: dict[str, list[str]] = field(default_factory=dict)
     links: list[dict[str, Any]] = field(default_factory=list)
-    # stored on ``pages``: links of the raw HTML that the page's scripts removed
+    # stored on ``pages``: links of the raw HTML that the page's scripts removed (the first
+    # `REMOVED_LINKS_KEPT` of them), and how many there were
     removed_links: list[dict[str, Any]] = field(default_factory=list)
+    removed_link_count: int = 0

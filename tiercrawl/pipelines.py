@@ -14,8 +14,9 @@ import logging
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
+from bson.errors import InvalidDocument
 from itemadapter import ItemAdapter
-from pymongo.errors import ConnectionFailure
+from pymongo.errors import ConnectionFailure, PyMongoError
 
 from tiercrawl.core.extract import extract_page
 from tiercrawl.core.indexability import assess, page_nofollow, x_robots_tokens
@@ -23,6 +24,7 @@ from tiercrawl.core.matching import links_to_domains, looks_like_challenge, targ
 from tiercrawl.core.render import mark_rendered_only
 from tiercrawl.core.scoring import commercial_domains
 from tiercrawl.items import TRANSIENT_FIELDS
+from tiercrawl.store import write_failure
 from tiercrawl.store_access import store_for
 
 if TYPE_CHECKING:
@@ -33,6 +35,17 @@ if TYPE_CHECKING:
 __all__ = ["ExtractPipeline", "MongoSinkPipeline"]
 
 logger = logging.getLogger(__name__)
+
+# Links into the targets' sites kept on a page document, at most: about 0.4 KB each.
+# A page with more (a site-wide link on a big forum) has its links read back at close.
+TARGET_LINKS_KEPT = 1000
+# Links of a rendered page's raw HTML that its scripts removed, kept on the page at most.
+REMOVED_LINKS_KEPT = 1000
+
+# What a page the store refused is stored without: the fields that grow with the page.
+_BULKY_FIELDS = frozenset(
+    {"target_links", "removed_links", "commercial_domains", "main_text", "title"}
+)
 
 # Seconds between the tries of a batch the store could not take (connection lost,
 # no server to select): a restarted or failed-over MongoDB has its writes, not a gap.
@@ -97,7 +110,8 @@ class ExtractPipeline:
             raw_url = adapter.get("raw_url") or adapter["final_url"]
             raw = extract_page(raw_html, raw_url, context_chars=self.context_chars)
             removed = mark_rendered_only(facts.links, raw.links)
-            adapter["removed_links"] = [asdict(link) for link in removed]
+            adapter["removed_links"] = [asdict(link) for link in removed[:REMOVED_LINKS_KEPT]]
+            adapter["removed_link_count"] = len(removed)
         owner = {
             "run_id": adapter["run_id"],
             "campaign": adapter["campaign"],
@@ -106,9 +120,11 @@ class ExtractPipeline:
         # vars(), not asdict(): asdict deep-copies every value of every link.
         links = [{**owner, **vars(link)} for link in facts.links]
         adapter["links"] = links
-        # Kept on the page so that placements and scoring never read the run's links back.
+        # Kept on the page so that placements and scoring never read the run's links back,
+        # unless there are too many for a page document (MongoDB's limit is 16 MB).
         adapter["commercial_domains"] = commercial_domains(links)
-        adapter["target_links"] = links_to_domains(links, self._target_domains(adapter["url"]))
+        target_links = links_to_domains(links, self._target_domains(adapter["url"]))
+        adapter["target_links"] = target_links if len(target_links) <= TARGET_LINKS_KEPT else None
 
     def _target_domains(self, url: str) -> frozenset[str]:
         if self._domains_by_page is None:
@@ -200,6 +216,15 @@ class MongoSinkPipeline:
                     raise
                 logger.warning("store write failed (%s): trying again in %g s", exc, delay)
                 await asyncio.sleep(delay)
+            except (PyMongoError, InvalidDocument):
+                # A document the store refuses (over 16 MB, ...): trying again cannot help,
+                # and the batch's other pages are fine, so each page is written on its own.
+                lost = await asyncio.to_thread(self._write_apart, pages, links)
+                # Counted, so that the run is closed failed (RunRecorder), not finished.
+                stats.inc_value("tiercrawl/store/pages_lost", len(lost))
+                pages = [page for page in pages if page["url"] not in lost]
+                links = [link for link in links if link["source_url"] not in lost]
+                break
         stats.inc_value("tiercrawl/store/batches")
         stats.inc_value("tiercrawl/store/pages_written", len(pages))
         stats.inc_value("tiercrawl/store/links_written", len(links))
@@ -208,6 +233,33 @@ class MongoSinkPipeline:
         # Links first: a stored page is then always complete with its links.
         self.store.insert_links(links)
         self.store.upsert_many("pages", pages, key=("run_id", "url"))
+
+    def _write_apart(self, pages: list[dict[str, Any]], links: list[dict[str, Any]]) -> set[str]:
+        """Write a batch page by page, with its links; return the URLs of the pages lost.
+
+        A page the store refuses is stored without its bulky fields, its error
+        ``store_refused``: its placements then say it was not read, not that
+        their links are missing.
+        """
+        links_of: dict[str, list[dict[str, Any]]] = {}
+        for link in links:
+            links_of.setdefault(link["source_url"], []).append(link)
+        lost = set()
+        for page in pages:
+            try:
+                self._write_batch([page], links_of.get(page["url"], []))
+                continue
+            except (PyMongoError, InvalidDocument) as exc:
+                why = write_failure(exc)
+            slim = {k: v for k, v in page.items() if k not in _BULKY_FIELDS}
+            slim.update(error="store_refused", error_detail=why[:300])
+            try:
+                self.store.upsert_many("pages", [slim], key=("run_id", "url"))
+                logger.error("page %s stored without its facts: %s", page["url"], why)
+            except (PyMongoError, InvalidDocument) as exc:
+                logger.error("page %s not stored: %s", page["url"], write_failure(exc))
+                lost.add(page["url"])
+        return lost
 
     def _written(self, write: asyncio.Task[None]) -> None:
         self._writes.discard(write)

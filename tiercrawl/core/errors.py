@@ -28,7 +28,9 @@ The vocabulary (contract §3, ``pages.error``):
     anything else
 
 ``not_html`` is not a download failure: the spider sets it from the response's
-content type. This module is pure so that it can be tested without a reactor:
+content type; nor is ``store_refused``: the sink sets it on a page whose
+document the store would not take (over MongoDB's 16 MB), stored without its
+bulky fields. This module is pure so that it can be tested without a reactor:
 the caller passes the names of the exception's classes along its MRO (most
 specific first) and its message.
 """

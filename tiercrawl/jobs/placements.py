@@ -4,7 +4,8 @@ Runs after the crawl (the run recorder calls it when the spider closes), so
 every target's redirects are known before any link is matched against it.
 Each page carries the links into its targets' registered domains
 (``target_links``, kept by the extraction pipeline), so the run's ``links``
-are read back only for a page whose target redirects to another domain.
+are read back only for a page whose target redirects to another domain, or
+that has more such links than a page keeps.
 
 Alongside the ``placements`` documents it writes the run's digests
 (`write_digests`): ``placement_digests`` documents, each holding the key,
@@ -85,9 +86,11 @@ def compute_placements(store: Store, run_id: str, campaign: Campaign) -> int:
     written = 0
     rows: list[DigestRow] = []
     for chunk in batches(_entry_pages(store, run_id, entries_by_page), _CHUNK):
-        links_by_page = {url: (page or {}).get("target_links", []) for url, page in chunk}
+        links_by_page = {url: (page or {}).get("target_links") or [] for url, page in chunk}
         reread = {
-            url: (page or {}).get("link_count", 0) for url, page in chunk if url in off_domain
+            url: page.get("link_count", 0)
+            for url, page in chunk
+            if page is not None and (url in off_domain or page.get("target_links", []) is None)
         }
         links_by_page.update(store.page_links(run_id, reread, {"_id": 0}))
         docs = [

@@ -9,6 +9,13 @@ pymongo code as a real MongoDB.
 from __future__ import annotations
 
 from tiercrawl.store.embedded import default_home
-from tiercrawl.store.mongo import COLLECTIONS, Store, open_store, store_failure
+from tiercrawl.store.mongo import COLLECTIONS, Store, open_store, store_failure, write_failure
 
-__all__ = ["COLLECTIONS", "Store", "default_home", "open_store", "store_failure"]
+__all__ = [
+    "COLLECTIONS",
+    "Store",
+    "default_home",
+    "open_store",
+    "store_failure",
+    "write_failure",
+]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pymongo
+from bson.errors import InvalidDocument
 from pymongo import ASCENDING, DESCENDING, ReplaceOne
 from pymongo.collection import Collection
 from pymongo.database import Database
@@ -27,7 +28,7 @@ from tiercrawl.core.urls import hide_credentials
 from tiercrawl.exceptions import StoreError
 from tiercrawl.store.embedded import embedded_uri
 
-__all__ = ["COLLECTIONS", "Store", "link_id", "open_store", "store_failure"]
+__all__ = ["COLLECTIONS", "Store", "link_id", "open_store", "store_failure", "write_failure"]
 
 COLLECTIONS = (
     "runs",
@@ -133,6 +134,14 @@ def open_store(uri: str | None = None, *, home: Path | None = None) -> Store:
 def store_failure(exc: PyMongoError) -> str:
     """What went wrong, without the topology description pymongo appends to it."""
     return str(exc).split(" (configured timeouts", 1)[0]
+
+
+def write_failure(exc: PyMongoError | InvalidDocument) -> str:
+    """Why the store refused a write: the first refused document's reason, not every detail."""
+    if isinstance(exc, BulkWriteError):
+        for error in exc.details.get("writeErrors", []):
+            return str(error.get("errmsg"))
+    return store_failure(exc) if isinstance(exc, PyMongoError) else str(exc)
 
 
 class Store:
