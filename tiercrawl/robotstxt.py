@@ -11,7 +11,11 @@ site.
 A robots.txt the server cannot give (5xx, or 429 Too Many Requests, after the
 retries) closes the whole site, as RFC 9309 (2.3.1.4) asks and as Google
 does: Scrapy reads the error page as rules, so a site whose robots.txt is down
-was crawled as if it allowed everything.
+was crawled as if it allowed everything. So does one that cannot be read
+whole (a timeout, a dropped connection, over ``DOWNLOAD_MAXSIZE``), which
+Scrapy took for no robots.txt at all. A host that does not resolve or
+refuses connections is left to the page's own request, whose error
+(``dns``, ``connection``) says more than ``robots``.
 
 A page tiercrawl may fetch may still be closed to Googlebot (a
 ``User-agent: Googlebot`` group): then Google cannot see its links. Each
@@ -26,9 +30,13 @@ from typing import TYPE_CHECKING, Any
 from scrapy.downloadermiddlewares.robotstxt import (
     RobotsTxtMiddleware as ScrapyRobotsTxtMiddleware,
 )
+from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.misc import build_from_crawler
 from twisted.internet.defer import Deferred
+
+from tiercrawl.core.errors import error_reason
 
 if TYPE_CHECKING:
     from scrapy.http import Request, Response
@@ -42,19 +50,43 @@ GOOGLEBOT_ALLOWED = "tiercrawl_googlebot_allowed"
 _DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
 
 
+# Failures of robots.txt that the site's pages meet too, with an error of their own.
+_PAGES_FAIL_TOO = frozenset({"dns", "tls", "unsupported_scheme"})
+_REFUSED = frozenset({"ConnectionRefusedError", "DownloadConnectionRefusedError"})
+
+
+def _site_unreachable(exc: Exception) -> bool:
+    names = [cls.__name__ for cls in type(exc).__mro__]
+    return (
+        not _REFUSED.intersection(names) and error_reason(names, str(exc)) not in _PAGES_FAIL_TOO
+    )
+
+
 class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         if response.status >= 500 or response.status == 429:
             response = response.replace(body=_DISALLOW_ALL)
         await super()._parse_robots(response, netloc, request)
 
+    def _robots_error(self, exc: Exception, netloc: str) -> None:
+        # IgnoreRequest: a redirect loop or an offsite robots.txt, which RFC 9309 reads as none.
+        if isinstance(exc, IgnoreRequest) or not _site_unreachable(exc):
+            super()._robots_error(exc, netloc)
+            return
+        self._stats.inc_value(f"robotstxt/exception_count/{type(exc)}")
+        parser = build_from_crawler(self._parserimpl, self.crawler, _DISALLOW_ALL)
+        pending = self._parsers[netloc]
+        assert isinstance(pending, Deferred)
+        self._parsers[netloc] = parser
+        pending.callback(parser)
+
     def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
-        super().process_request_2(rp, request)  # IgnoreRequest when tiercrawl may not fetch
         if rp is None:
             # No rules read for this host: not the verdict of a host a redirect came from.
             request.meta.pop(GOOGLEBOT_ALLOWED, None)
         else:
             request.meta[GOOGLEBOT_ALLOWED] = bool(rp.allowed(request.url, "Googlebot"))
+        super().process_request_2(rp, request)  # IgnoreRequest when tiercrawl may not fetch
 
     async def robot_parser(self, request: Request) -> RobotParser | None:
         pending = self._parsers.get(urlparse_cached(request).netloc)

@@ -197,6 +197,9 @@ class TiersSpider(scrapy.Spider):
             item.final_url = response.url
         if item.error == "robots":
             item.robots_allowed = False
+        # robots.txt's verdict for Googlebot, where it was read: a site may close itself to
+        # tiercrawl alone.
+        item.googlebot_allowed = request.meta.get(GOOGLEBOT_ALLOWED)
         logger.info("%s failed: %s", item.url, item.error_detail, extra={"spider": self})
         yield item
 
