@@ -226,6 +226,26 @@ def test_a_redirect_without_location_keeps_its_status(
     )
 
 
+def test_a_redirect_no_request_can_be_made_of_leaves_the_page_where_it_is(
+    web: TestWeb, mongo_uri: str, tmp_path: Path
+) -> None:
+    campaign = blog_campaign(web, tmp_path / "stay.yaml", "/to-script", "/refresh-to-mail")
+    result = scrapy_crawl(campaign, mongo_uri)
+    assert result.returncode == 0, result.stderr[-4000:]
+    store = open_store(mongo_uri)
+    pages = {doc["url"]: doc for doc in store.pages.find()}
+    verdict = store.placements.find_one({"url": web.blog.url("/refresh-to-mail")})
+    store.close()
+    script = pages[web.blog.url("/to-script")]
+    assert (script["error"], script["status"]) == ("bad_redirect", 302)
+    mail = pages[web.blog.url("/refresh-to-mail")]
+    assert (mail["error"], mail["status"]) == (None, 200)
+    assert mail["final_url"] == web.blog.url("/refresh-to-mail")
+    assert verdict is not None
+    # Read: the link is found (the page's canonical names /best-drills, whose copy it is).
+    assert (verdict["found"], verdict["status"]) == (True, "not_indexable")
+
+
 def test_dns_failure(crawl: tuple[Store, str]) -> None:
     doc = page(crawl, "http://unresolvable.invalid/post")
     assert (doc["error"], doc["status"]) == ("dns", None)

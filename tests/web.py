@@ -66,6 +66,13 @@ class TestWeb(Web):
         blog.redirect("/loop-a", "/loop-b")
         blog.redirect("/loop-b", "/loop-a")
         blog.add("/no-location", "<title>Moved</title>", status=301)
+        # Redirects no request can be made of: browsers stay where they are.
+        blog.add("/to-script", "", status=302, headers={"Location": "javascript:void(0)"})
+        blog.add(
+            "/refresh-to-mail",
+            '<meta http-equiv="refresh" content="0; url=mailto:editor@blog.example">'
+            + self.page("blog/best-drills.html"),
+        )
         blog.add(
             "/challenge", "<title>Just a moment...</title><p>Checking your browser</p>", status=403
         )

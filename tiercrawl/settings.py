@@ -80,6 +80,11 @@ DOWNLOADER_MIDDLEWARES = {
     # Scrapy's, with back-off: a retry waits before it is sent.
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "tiercrawl.retry.BackoffRetryMiddleware": 550,
+    # Scrapy's, staying on a page whose redirect no request can be made of (mailto:).
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "tiercrawl.redirect.MetaRefreshMiddleware": 580,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "tiercrawl.redirect.RedirectMiddleware": 600,
     "tiercrawl.rendering.RenderMiddleware": 950,
 }
 # auto | always | never; `-a render=...` and `tiercrawl crawl --render` override it.

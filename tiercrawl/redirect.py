@@ -1,0 +1,46 @@
+"""Scrapy's redirects, minus the crash on a target no request can be made of.
+
+Scrapy builds the request of a ``Location`` header or a ``<meta http-equiv=refresh>``
+before it checks the scheme, and ``Request`` refuses ``javascript:``,
+``mailto:``, ``tel:`` and malformed URLs (``http://[::1``) with a ``ValueError``:
+a page that was read became a ``download_error`` with no status. A browser
+stays on such a page, and so does the crawl: a meta refresh leaves the page
+as it is, a 3xx becomes the spider's ``bad_redirect`` with its status.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from scrapy.downloadermiddlewares.redirect import (
+    MetaRefreshMiddleware as ScrapyMetaRefreshMiddleware,
+)
+from scrapy.downloadermiddlewares.redirect import (
+    RedirectMiddleware as ScrapyRedirectMiddleware,
+)
+
+if TYPE_CHECKING:
+    from scrapy import Request, Spider
+    from scrapy.http import Response
+
+__all__ = ["MetaRefreshMiddleware", "RedirectMiddleware"]
+
+
+class _StayOnUnfollowable:
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Request | Response:
+        parent: Any = super()  # the Scrapy middleware this is mixed into
+        try:
+            result: Request | Response = parent.process_response(request, response)
+        except ValueError:
+            return response
+        return result
+
+
+class RedirectMiddleware(_StayOnUnfollowable, ScrapyRedirectMiddleware):
+    pass
+
+
+class MetaRefreshMiddleware(_StayOnUnfollowable, ScrapyMetaRefreshMiddleware):
+    pass
