@@ -164,6 +164,15 @@ def test_reasons() -> None:
     )
 
 
+@pytest.mark.parametrize("status", [404, 410, 403, 429, 503])
+def test_the_links_of_an_error_page_are_no_found_link(status: int) -> None:
+    # The body of a 404 or 503 page is no proof of the link, nor a link to score.
+    result = evaluate_placement(ENTRY, _page(status=status), [_link()])
+    assert result["status"] in ("page_error", "inconclusive")
+    assert (result["found"], result["link"], result["link_count"]) == (False, None, 0)
+    assert result["anchor_matches"] is None
+
+
 def test_page_fields_copied() -> None:
     result = evaluate_placement(ENTRY, _page(status=None, error="timeout"), [])
     assert (result["page_status"], result["page_error"]) == (None, "timeout")

@@ -47,6 +47,7 @@ __all__ = [
 
 STATUSES = ("page_error", "inconclusive", "missing", "not_indexable", "nofollow", "live")
 
+_UNREAD = frozenset({"page_error", "inconclusive"})
 _GONE_STATUSES = frozenset({404, 410})
 _GONE_ERRORS = frozenset({"dns"})
 
@@ -173,11 +174,15 @@ def evaluate_placement(
     """
     keys = {match_key(entry.target)} | {match_key(alias) for alias in target_aliases if alias}
     matching = [link for link in links if match_key(link.get("url") or "") in keys]
+    status, reason = _verdict(page, matching)
+    if status in _UNREAD:
+        # An error page's links are not the page's: a 404 or 503 body proves no link,
+        # and must not count toward the anchor profile nor earn a score.
+        matching = []
     best = _best(matching, entry.anchor)
     anchor_matches = (
         None if best is None or entry.anchor is None else _anchor_ok(best, entry.anchor)
     )
-    status, reason = _verdict(page, matching)
     return {
         "tier": entry.tier,
         "url": entry.url,
