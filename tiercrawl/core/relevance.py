@@ -100,9 +100,13 @@ class TfidfIndex:
 
     def vector(self, text: str) -> Vector:
         """``text`` as a unit-length TF-IDF vector (sublinear term frequency)."""
+        return self.weigh(tokens(text))
+
+    def weigh(self, counts: Mapping[str, int]) -> Vector:
+        """Term counts (`tokens`) as a unit-length TF-IDF vector."""
         weights = {
             term: (1 + math.log(n)) * self._idf.get(term, self._unseen)
-            for term, n in tokens(text).items()
+            for term, n in counts.items()
         }
         norm = math.sqrt(sum(w * w for w in weights.values()))
         return {term: w / norm for term, w in weights.items()} if norm else {}
@@ -147,7 +151,7 @@ def placement_relevance(
     anchor: str = "",
     target_text: str = "",
     keywords: Iterable[str] = (),
-    page_vector: Vector | None = None,
+    page_counts: Counter[str] | None = None,
     target_vector: Vector | None = None,
 ) -> Relevance:
     """Relevance of a link from a page (``page_text``, the link's ``context``) to its target.
@@ -155,14 +159,17 @@ def placement_relevance(
     Signals: the calibrated TF-IDF cosine of the page to the target page, of
     the link context to the target page, and the share of the campaign
     keywords' words found in the page and context. The ``anchor`` is taken out
-    of the context first: the link builder chose it, so it says nothing about
-    the page's topic. Vectors already computed for a page can be passed in to
-    skip re-tokenising it.
+    of the context and, once, out of the page first: the link builder chose
+    it, so it says nothing about the page's topic (a pasta recipe linking
+    "cordless drill" is no page about drills). A page's `tokens` or the
+    target's vector, already computed, can be passed in to skip re-tokenising.
     """
+    counts = page_counts if page_counts is not None else tokens(page_text)
     if anchor:
         context = context.replace(anchor, " ")
+        counts = counts - tokens(anchor)
     signals: dict[str, float] = {}
-    page = page_vector if page_vector is not None else index.vector(page_text)
+    page = index.weigh(counts)
     if target_text or target_vector:
         target = target_vector if target_vector is not None else index.vector(target_text)
         if page and target:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from tiercrawl.core.anchors import AnchorDistribution, anchor_distribution, classify_anchor
 from tiercrawl.core.campaign import campaign_from_dict
-from tiercrawl.core.relevance import Relevance, TfidfIndex, Vector, placement_relevance
+from tiercrawl.core.relevance import Relevance, TfidfIndex, Vector, placement_relevance, tokens
 from tiercrawl.core.scoring import (
     STATUS_BANDS,
     PlacementFacts,
@@ -146,14 +146,20 @@ class _Scorer:
         self.pages = {p["url"]: p for p in store.pages.find({"run_id": run_id}, _PAGE_FIELDS)}
         self.pages_by_key = {match_key(url): page for url, page in self.pages.items()}
         self.index = TfidfIndex(_page_text(page) for page in self.pages.values())
+        self._counts: dict[str, Counter[str]] = {}
         self._vectors: dict[str, Vector] = {}
 
     def page(self, url: str) -> Mapping[str, Any] | None:
         return self.pages.get(url) or self.pages_by_key.get(match_key(url))
 
+    def counts(self, url: str) -> Counter[str]:
+        if url not in self._counts:
+            self._counts[url] = tokens(_page_text(self.page(url)))
+        return self._counts[url]
+
     def vector(self, url: str) -> Vector:
         if url not in self._vectors:
-            self._vectors[url] = self.index.vector(_page_text(self.page(url)))
+            self._vectors[url] = self.index.weigh(self.counts(url))
         return self._vectors[url]
 
     def anchor_class(self, placement: Mapping[str, Any]) -> str | None:
@@ -188,7 +194,7 @@ class _Scorer:
                 anchor=link.get("anchor_text") or "",
                 target_text=target_text,
                 keywords=self.keywords,
-                page_vector=self.vector(placement["url"]),
+                page_counts=self.counts(placement["url"]),
                 target_vector=self.vector(placement["target"]) if target_text else None,
             )
             if _read(page)
