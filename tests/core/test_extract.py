@@ -131,6 +131,14 @@ def test_control_characters_are_kept_out_of_the_text() -> None:
     assert not any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in facts.main_text)
 
 
+def test_bidirectional_overrides_are_kept_out_of_the_text() -> None:
+    # U+202E in an anchor reversed the rest of its line in the HTML report; Arabic stays.
+    html = "<p>\u2067Read\u2069 <a href='/x'>\u202edrills\u202c \u0645\u062b\u0627\u0644</a>.</p>"
+    (link,) = extract_page(html, "https://site.example.com/page").links
+    assert link.anchor_text == "drills \u0645\u062b\u0627\u0644"
+    assert link.context == "Read drills \u0645\u062b\u0627\u0644."
+
+
 def test_rel_tokens_may_be_separated_by_commas() -> None:
     ugc, sponsored = _links(
         '<a href="/a" rel="ugc, nofollow">a</a><a href="/b" rel="Sponsored,nofollow">b</a>'

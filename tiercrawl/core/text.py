@@ -3,7 +3,10 @@
 A page's C0 and C1 control characters (ESC, BEL, CSI ...) show nothing in a
 browser, but kept in an anchor or a title they would reach the user's
 terminal as escape sequences: a hostile page could clear the screen, retitle
-the window or print fake lines in ``tiercrawl diff``.
+the window or print fake lines in ``tiercrawl diff``. The bidirectional
+embedding, override and isolate controls (U+202A-202E, U+2066-2069) go too:
+one in an anchor reversed the rest of its line in the HTML report, the
+report's own words included.
 """
 
 from __future__ import annotations
@@ -15,13 +18,14 @@ __all__ = ["fold", "fold_case", "terminal_safe"]
 # Every C0 control but HTML's whitespace (tab, line feed, form feed, carriage return),
 # DEL and every C1 control: dropped, as a browser shows nothing of them, so that
 # "best\x07tools" is "besttools" like "best\x07<i>tools</i>".
+_BIDI = (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
 _CONTROLS = dict.fromkeys(
-    code for code in (*range(0x20), *range(0x7F, 0xA0)) if chr(code) not in "\t\n\f\r"
+    code for code in (*range(0x20), *range(0x7F, 0xA0), *_BIDI) if chr(code) not in "\t\n\f\r"
 )
 # What a terminal must not receive raw: the same, but for tab, newline and carriage return.
 _CONTROLS_ESCAPED = {
     code: f"\\u{code:04x}"
-    for code in (*range(0x20), *range(0x7F, 0xA0))
+    for code in (*range(0x20), *range(0x7F, 0xA0), *_BIDI)
     if chr(code) not in "\t\n\r"
 }
 
