@@ -203,6 +203,10 @@ def test_two_crawls_give_the_expected_changes_the_recheck_settles_them(
     assert changes["/noindex"]["evidence"]["page.meta_robots"]["new"] == ["noindex"]
     assert changes["/busy"]["reason"] == "page not read: HTTP 503"
     assert changes["/limited"]["reason"] == "page not read: HTTP 429"
+    # People read tokens, not Python or JSON lists.
+    assert main(["diff", CAMPAIGN, "--mongo-uri", mongo_uri]) == 4
+    (rel_line,) = [line for line in capsys.readouterr().out.splitlines() if "/rel" in line]
+    assert ": follow -> nofollow" in rel_line
 
     # Before the recheck: /busy is back with its link, /rel is dofollow again.
     monitor_web.blog.add("/busy", post(f"Our favourite is the {monitor_web.link()} range."))

@@ -175,6 +175,13 @@ def test_html_report_in_headless_chromium(
             anchor_cell = page.locator(f'#placements tr:has(a[href="{EVIL}"]) td:nth-child(11)')
             assert anchor_cell.inner_text() == SCRIPT_ANCHOR
             assert page.locator("svg rect").count() >= 10
+            # Every status cell of the tier-1 table has its colour marker.
+            statuses = page.eval_on_selector_all(
+                'td[class^="st-"]',
+                "cells => cells.map(c => [c.className, getComputedStyle(c).borderLeftWidth])",
+            )
+            assert {"st-live", "st-nofollow", "st-page_error"} <= {s for s, _ in statuses}
+            assert {width for _, width in statuses} == {"3px"}
             # Sorting by score: a click sorts ascending, the lowest first.
             page.click("#placements th:nth-child(5)")
             first = page.locator("#placements tbody tr td:nth-child(5)").first.inner_text()

@@ -28,7 +28,7 @@ from tiercrawl.cli._common import (
     open_store_from,
     write_output,
 )
-from tiercrawl.core.diff import Change
+from tiercrawl.core.diff import Change, shown
 from tiercrawl.core.report import defused
 from tiercrawl.core.urls import hide_credentials, http_url_problem
 from tiercrawl.exceptions import UsageError
@@ -128,7 +128,7 @@ def _text(plan: DiffPlan, changes: Sequence[Change]) -> str:
         reason = f" ({change.reason})" if change.reason else ""
         lines.append(
             f"{change.kind} [{change.state}] tier {change.tier} {change.url} -> {change.target}: "
-            f"{_cell(change.old)} -> {_cell(change.new)}{reason}"
+            f"{shown(change.old)} -> {shown(change.new)}{reason}"
             + (f"\n    {evidence}" if evidence else "")
         )
     summary = summarise(changes)

@@ -53,6 +53,7 @@ __all__ = [
     "placement_key",
     "resolve_recheck",
     "score_changes",
+    "shown",
 ]
 
 CHANGE_KINDS = (
@@ -626,6 +627,13 @@ def _direction(good_before: bool, good_after: bool) -> str:
 def _http(placement: Mapping[str, Any]) -> str:
     error = placement.get("page_error")
     return str(error) if error else f"HTTP {placement.get('page_status')}"
+
+
+def shown(value: Any) -> str:
+    """A change's old or new value as people read it: tokens (``["nofollow", "ugc"]``) as words."""
+    if isinstance(value, list):
+        return " ".join(map(str, value))
+    return "" if value is None else str(value)
 
 
 def _passing(rel: list[str], page: Mapping[str, Any] | None) -> list[str]:

@@ -48,6 +48,7 @@ from tiercrawl.core.diff import (
     placement_key,
     resolve_recheck,
     score_changes,
+    shown,
 )
 from tiercrawl.core.report import SECTIONS, ReportData, Section
 from tiercrawl.core.urls import match_key
@@ -611,7 +612,7 @@ def _changes_section(plan: DiffPlan, changes: list[Change]) -> Section:
     e = html.escape
     rows = "".join(
         f"<tr><td>{e(c.kind)}</td><td>{e(c.state)}</td><td>{c.tier}</td>"
-        f"<td>{e(c.url)}</td><td>{e(str(c.old))} → {e(str(c.new))}</td>"
+        f"<td>{e(c.url)}</td><td>{e(shown(c.old))} → {e(shown(c.new))}</td>"
         f"<td>{e(c.reason)}</td></tr>"
         for c in changes[:_REPORT_ROWS]
     )
