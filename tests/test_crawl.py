@@ -246,6 +246,23 @@ def test_a_redirect_no_request_can_be_made_of_leaves_the_page_where_it_is(
     assert (verdict["found"], verdict["status"]) == (True, "not_indexable")
 
 
+def test_a_compressed_page_cut_short_is_no_page_read(
+    web: TestWeb, mongo_uri: str, tmp_path: Path
+) -> None:
+    campaign = blog_campaign(web, tmp_path / "gzip.yaml", "/gzipped", "/cut-gzip")
+    result = scrapy_crawl(campaign, mongo_uri)
+    assert result.returncode == 0, result.stderr[-4000:]
+    store = open_store(mongo_uri)
+    pages = {doc["url"]: doc for doc in store.pages.find()}
+    verdicts = {doc["url"]: doc["status"] for doc in store.placements.find()}
+    store.close()
+    whole, cut = web.blog.url("/gzipped"), web.blog.url("/cut-gzip")
+    assert (pages[whole]["error"], pages[whole]["link_count"]) == (None, 13)  # all of them
+    assert (pages[cut]["error"], pages[cut]["status"]) == ("data_loss", None)
+    assert "gzip stream cut short" in pages[cut]["error_detail"]
+    assert (verdicts[whole], verdicts[cut]) == ("not_indexable", "inconclusive")
+
+
 def test_dns_failure(crawl: tuple[Store, str]) -> None:
     doc = page(crawl, "http://unresolvable.invalid/post")
     assert (doc["error"], doc["status"]) == ("dns", None)

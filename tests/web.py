@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import socket
 from pathlib import Path
 from string import Template
@@ -60,6 +61,10 @@ class TestWeb(Web):
         blog.add("/slow", self.page("blog/best-drills.html"), delay=4)
         blog.add("/file.pdf", b"%PDF-1.4 not a page", content_type="application/pdf")
         blog.add("/huge", "<p>" + "x" * 300_000 + "</p>")
+        # A gzip stream cut short, framed as whole: the link is in the lost half.
+        gzipped = gzip.compress(self.page("blog/best-drills.html").encode())
+        blog.add("/gzipped", gzipped, headers={"Content-Encoding": "gzip"})
+        blog.add("/cut-gzip", gzipped[:200], headers={"Content-Encoding": "gzip"})
         # More links into the money site than a page document keeps (`TARGET_LINKS_KEPT`).
         drills = f"{money.base}/drills/"
         blog.add("/sitewide", f'<p><a href="{drills}">Acme</a> drills.</p>' * 1001)

@@ -85,6 +85,9 @@ DOWNLOADER_MIDDLEWARES = {
     "tiercrawl.redirect.MetaRefreshMiddleware": 580,
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
     "tiercrawl.redirect.RedirectMiddleware": 600,
+    # Scrapy's, failing a compressed body that stops short instead of reading it as whole.
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "tiercrawl.compression.HttpCompressionMiddleware": 590,
     "tiercrawl.rendering.RenderMiddleware": 950,
 }
 # auto | always | never; `-a render=...` and `tiercrawl crawl --render` override it.

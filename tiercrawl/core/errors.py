@@ -21,7 +21,8 @@ The vocabulary (contract §3, ``pages.error``):
     the body exceeds ``DOWNLOAD_MAXSIZE``; Scrapy cancels the download
     (``DownloadCancelledError``), and cancelling for size is the only cancel it does itself
 ``data_loss``
-    the response ended before its announced length
+    the response ended before its announced length, or its compressed stream
+    before its end
 ``unsupported_scheme``
     no download handler for the URL's scheme
 ``download_error``
@@ -68,6 +69,7 @@ _BY_CLASS_NAME: dict[str, str] = {
     "RequestNotSent": "connection",
     "RequestTransmissionFailed": "connection",
     "PotentialDataLoss": "data_loss",
+    "TruncatedBodyError": "data_loss",  # tiercrawl.compression: a compressed stream cut short
     "SchemeNotSupported": "unsupported_scheme",
 }
 
