@@ -263,6 +263,21 @@ def test_a_compressed_page_cut_short_is_no_page_read(
     assert (verdicts[whole], verdicts[cut]) == ("not_indexable", "inconclusive")
 
 
+def test_a_blank_answer_proves_no_link_missing(
+    web: TestWeb, mongo_uri: str, tmp_path: Path
+) -> None:
+    campaign = blog_campaign(web, tmp_path / "blank.yaml", "/blank", "/no-content")
+    result = scrapy_crawl(campaign, mongo_uri)
+    assert result.returncode == 0, result.stderr[-4000:]
+    store = open_store(mongo_uri)
+    pages = {doc["url"]: (doc["status"], doc["error"]) for doc in store.pages.find()}
+    verdicts = {doc["url"]: doc["reason"] for doc in store.placements.find()}
+    store.close()
+    blank, no_content = web.blog.url("/blank"), web.blog.url("/no-content")
+    assert (pages[blank], pages[no_content]) == ((200, "empty"), (204, "empty"))
+    assert verdicts[blank] == verdicts[no_content] == "page not read: empty"
+
+
 def test_dns_failure(crawl: tuple[Store, str]) -> None:
     doc = page(crawl, "http://unresolvable.invalid/post")
     assert (doc["error"], doc["status"]) == ("dns", None)

@@ -61,6 +61,8 @@ class TestWeb(Web):
         blog.add("/slow", self.page("blog/best-drills.html"), delay=4)
         blog.add("/file.pdf", b"%PDF-1.4 not a page", content_type="application/pdf")
         blog.add("/huge", "<p>" + "x" * 300_000 + "</p>")
+        blog.add("/blank", " \n")
+        blog.add("/no-content", "", status=204)
         # A gzip stream cut short, framed as whole: the link is in the lost half.
         gzipped = gzip.compress(self.page("blog/best-drills.html").encode())
         blog.add("/gzipped", gzipped, headers={"Content-Encoding": "gzip"})

@@ -29,7 +29,7 @@ The vocabulary (contract §3, ``pages.error``):
     anything else
 
 ``not_html`` is not a download failure: the spider sets it from the response's
-content type; nor is ``store_refused``: the sink sets it on a page whose
+content type, and ``empty`` for a 2xx answer with a blank body; nor is ``store_refused``: the sink sets it on a page whose
 document the store would not take (over MongoDB's 16 MB), stored without its
 bulky fields. This module is pure so that it can be tested without a reactor:
 the caller passes the names of the exception's classes along its MRO (most

@@ -171,7 +171,11 @@ class TiersSpider(scrapy.Spider):
         }
         content_type = (item.headers.get("content-type") or [""])[0]
         item.content_type = content_type.split(";")[0].strip().lower() or None
-        if isinstance(response, TextResponse) and _is_html(item.content_type, response):
+        if 200 <= response.status < 300 and not response.body.strip():
+            # A blank answer (204, an empty 200: a server glitch as often as not) shows
+            # no page, so it proves no link missing.
+            item.error = "empty"
+        elif isinstance(response, TextResponse) and _is_html(item.content_type, response):
             item.html = response.text
         elif response.body:
             item.error = "not_html"
