@@ -105,7 +105,12 @@ def _dead_site_campaign(path: Path) -> Path:
     ("setting", "message"),
     [
         ("TIERCRAWL_RENDER=bogus", "TIERCRAWL_RENDER: render mode 'bogus'"),
-        ("CONCURRENT_REQUESTS=abc", "the crawl could not start: invalid literal for int()"),
+        ("CONCURRENT_REQUESTS=abc", "setting CONCURRENT_REQUESTS=abc: expected a whole number"),
+        # Accepted before, it made `tiercrawl status` take the live crawl for abandoned.
+        (
+            "TIERCRAWL_HEARTBEAT_INTERVAL=-1",
+            "setting TIERCRAWL_HEARTBEAT_INTERVAL=-1: expected a number, 0 or more",
+        ),
     ],
 )
 def test_a_setting_that_stops_the_start_is_refused_cleanly(

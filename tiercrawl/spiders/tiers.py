@@ -30,6 +30,7 @@ from twisted.python.failure import Failure
 from tiercrawl.campaigns import resolve_campaign
 from tiercrawl.core.errors import error_reason
 from tiercrawl.core.render import RENDER_MODES
+from tiercrawl.core.setting_values import CHECKED_SETTINGS, setting_problems
 from tiercrawl.core.shards import shard_pages
 from tiercrawl.exceptions import UsageError
 from tiercrawl.items import PageItem
@@ -89,6 +90,10 @@ class TiersSpider(scrapy.Spider):
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> TiersSpider:
+        settings = crawler.settings
+        problems = setting_problems({name: settings.get(name) for name in CHECKED_SETTINGS})
+        if problems:
+            raise UsageError("bad settings", problems)
         spider: TiersSpider = super().from_crawler(crawler, *args, **kwargs)
         if spider.render_arg:
             # Settings are still open here: the rendering add-on and middleware read this.

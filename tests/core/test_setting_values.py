@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tiercrawl import settings as defaults
+from tiercrawl.core.setting_values import CHECKED_SETTINGS, setting_problems
+
+
+def test_the_projects_own_settings_pass() -> None:
+    values = {name: getattr(defaults, name, None) for name in CHECKED_SETTINGS}
+    assert setting_problems(values) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("TIERCRAWL_HEARTBEAT_INTERVAL", "-1", "expected a number, 0 or more"),
+        ("TIERCRAWL_MONGO_BATCH_SIZE", "abc", "expected a whole number, 1 or more"),
+        ("TIERCRAWL_MONGO_CONCURRENT_WRITES", 0, "expected a whole number, 1 or more"),
+        ("CONCURRENT_REQUESTS", "1.5", "expected a whole number, 1 or more"),
+        ("DOWNLOAD_TIMEOUT", "-1", "expected a number, above 0"),
+        ("DOWNLOAD_TIMEOUT", "0", "expected a number, above 0"),
+        ("TIERCRAWL_RETRY_BACKOFF", "nan", "expected a number, 0 or more"),
+        ("TIERCRAWL_CONTEXT_CHARS", "-5", "expected a whole number, 0 or more"),
+        ("TIERCRAWL_GC_FREEZE", "maybe", "expected True or False"),
+    ],
+)
+def test_a_bad_value_is_named(name: str, value: Any, problem: str) -> None:
+    assert setting_problems({name: value}) == [f"setting {name}={value}: {problem}"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TIERCRAWL_HEARTBEAT_INTERVAL", "0"),  # off
+        ("DOWNLOAD_TIMEOUT", " 2.5 "),
+        ("RETRY_TIMES", 0),
+        ("TIERCRAWL_GC_FREEZE", "False"),
+        ("TIERCRAWL_GC_FREEZE", True),
+        ("DOWNLOAD_MAXSIZE", None),  # not set
+    ],
+)
+def test_good_values_pass(name: str, value: Any) -> None:
+    assert setting_problems({name: value}) == []
