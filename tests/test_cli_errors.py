@@ -55,6 +55,36 @@ def test_diff_output_goes_where_report_output_goes(
     )
 
 
+def test_a_failed_write_leaves_the_previous_output_as_it_was(
+    diffable: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    previous = tmp_path / "diff.txt"
+    previous.write_text("last week's diff", encoding="utf-8")
+    # What the new one is written into first cannot be: as when the disk is full.
+    (tmp_path / ".diff.txt.partial").mkdir()
+    assert main(["diff", CAMPAIGN, "--mongo-uri", diffable, "-o", str(previous)]) == 1
+    assert "cannot write the diff" in capsys.readouterr().err
+    assert previous.read_text(encoding="utf-8") == "last week's diff"
+    (tmp_path / ".diff.txt.partial").rmdir()
+    assert main(["diff", CAMPAIGN, "--mongo-uri", diffable, "-o", str(previous)]) == 4
+    assert previous.read_text(encoding="utf-8").startswith("jobs: a -> b")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["diff.txt"]
+
+
+def test_output_a_terminal_cannot_encode_is_escaped(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text('<p><a href="/caf\u00e9">caf\u00e9 \u7a7a</a></p>', encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "tiercrawl.cli", "extract", str(page), "--url", "http://x.test/"],
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "ascii"},
+        capture_output=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert b'"anchor_text": "caf\\xe9 \\u7a7a"' in result.stdout
+
+
 @pytest.mark.parametrize("command", ["diff", "report"])
 def test_an_empty_output_path_is_a_usage_error(
     command: str, capsys: pytest.CaptureFixture[str]

@@ -18,7 +18,8 @@ def describe_os_error(exc: OSError) -> str:
         return exc.strerror or str(exc)
     path = Path(exc.filename)
     if isinstance(exc, IsADirectoryError):
-        return f"{path} is a directory"
+        # A rename names its destination second: that is the directory in the way.
+        return f"{exc.filename2 or path} is a directory"
     if isinstance(exc, FileExistsError | NotADirectoryError):
         for candidate in (path, *path.parents):
             if candidate.exists() and not candidate.is_dir():

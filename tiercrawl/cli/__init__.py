@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import os
 import sys
 from collections.abc import Sequence
@@ -48,8 +49,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    # A character the terminal's encoding lacks (a Chinese anchor, LC_ALL=en_US.ISO-8859-1)
+    # is written escaped, not a UnicodeEncodeError.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
+    try:
+        args = build_parser().parse_args(argv)  # imports every subcommand: a while
+    except KeyboardInterrupt:
+        print("tiercrawl: interrupted", file=sys.stderr)
+        return 130
     try:
         code = int(args.run(args))
         # Flushed here, where a closed pipe can still be handled.

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import TypeVar
 
@@ -83,15 +84,23 @@ def add_output_option(parser: argparse.ArgumentParser, *, required: bool) -> Non
 
 def write_output(path: str, text: str, what: str) -> None:
     """Write ``text`` to ``path``, creating its directories, or to stdout for ``-``, where
-    control characters (in a crawled URL, say) are escaped: stdout is often a terminal."""
+    control characters (in a crawled URL, say) are escaped: stdout is often a terminal.
+
+    A file is written whole or not at all: into a file beside it, then renamed over it,
+    so that a full disk leaves the previous report as it was, not half a new one.
+    """
     if path == "-":
         sys.stdout.write(terminal_safe(text))
         return
     target = Path(path)
+    partial = target.with_name(f".{target.name}.partial")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8", newline="")
+        partial.write_text(text, encoding="utf-8", newline="")
+        partial.replace(target)
     except OSError as exc:
+        with suppress(OSError):
+            partial.unlink(missing_ok=True)
         raise TiercrawlError(f"{path}: cannot write the {what}: {describe_os_error(exc)}") from exc
 
 
