@@ -82,9 +82,11 @@ def test_push_a_csv_with_its_name_and_money_site(
 def test_scrapy_crawl_loads_a_pushed_campaign_by_name(
     store: Store, mongo_uri: str, web: TestWeb, tmp_path: Path
 ) -> None:
-    path = tmp_path / "pushed-web.yaml"
+    # Also a directory where the crawl runs (the project root): the stored campaign is meant.
+    assert (ROOT / "docs").is_dir()
+    path = tmp_path / "docs.yaml"
     path.write_text(
-        "name: pushed-web\n"
+        "name: docs\n"
         f"money_site: {web.money.base}/\n"
         "tier1:\n"
         f"  - url: {web.blog.url('/best-drills')}\n"
@@ -93,9 +95,9 @@ def test_scrapy_crawl_loads_a_pushed_campaign_by_name(
     )
     assert main(["campaign", "push", str(path), "--mongo-uri", mongo_uri]) == 0
     path.unlink()
-    result = scrapy_crawl("pushed-web", mongo_uri)
+    result = scrapy_crawl("docs", mongo_uri)
     assert result.returncode == 0, result.stderr[-4000:]
-    run = store.latest_run("pushed-web")
+    run = store.latest_run("docs")
     assert run is not None
     assert store.pages.count_documents({"run_id": run["_id"]}) == 2
     placement = store.placements.find_one({"run_id": run["_id"]})

@@ -85,12 +85,14 @@ def test_output_a_terminal_cannot_encode_is_escaped(tmp_path: Path) -> None:
     assert b'"anchor_text": "caf\\xe9 \\u7a7a"' in result.stdout
 
 
-@pytest.mark.parametrize("command", ["diff", "report"])
+@pytest.mark.parametrize(
+    "command", [["diff", CAMPAIGN], ["report", CAMPAIGN], ["demo"]], ids=["diff", "report", "demo"]
+)
 def test_an_empty_output_path_is_a_usage_error(
-    command: str, capsys: pytest.CaptureFixture[str]
+    command: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as exited:
-        main([command, CAMPAIGN, "--mongo-uri", UNUSED_STORE, "-o", ""])
+        main([*command, "--mongo-uri", UNUSED_STORE, "-o", ""])
     assert exited.value.code == 2
     assert "argument -o/--output: an empty path" in capsys.readouterr().err
 

@@ -299,6 +299,8 @@ def test_schedule_without_credentials_fails_before_anything_is_stored(
     assert "credentials refused" in capsys.readouterr().err
     with closing(open_store(shared_db)) as store:
         assert store.runs.count_documents({"campaign": "refused"}) == 0
+        # Not even the campaign: the stored one (a previous push) stays as it was.
+        assert store.campaigns.count_documents({"name": "refused"}) == 0
 
 
 def _campaign(web: TestWeb, tmp_path: Path, name: str) -> Path:

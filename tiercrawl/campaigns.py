@@ -22,26 +22,31 @@ _last_read: tuple[tuple[Path, int, int], Campaign] | None = None
 
 
 def is_campaign_file(ref: str) -> bool:
-    """Whether ``ref`` names a campaign file rather than a stored campaign."""
-    return Path(ref).suffix.lower() in _CAMPAIGN_SUFFIXES or Path(ref).exists()
+    """Whether ``ref`` names a campaign file (``.yaml``, ``.yml``, ``.csv``) rather than a
+    stored campaign."""
+    return Path(ref).suffix.lower() in _CAMPAIGN_SUFFIXES
 
 
 def resolve_campaign(ref: str, store: Store | None = None) -> Campaign:
     """Load campaign ``ref``: a campaign file, or the name of a campaign stored in MongoDB.
 
     Scrapyd nodes cannot read the user's file, so they load pushed campaigns by name.
+    A stored campaign's name may also name a file or directory where the command
+    runs (``docs``, in the project's root): the stored campaign is meant.
     """
     if is_campaign_file(ref):
         return _read_file(ref)
+    doc = store.campaigns.find_one({"name": ref}) if store is not None else None
+    if doc is not None:
+        return campaign_from_dict(doc["campaign"], source=f"stored campaign {ref}")
+    if Path(ref).exists():
+        return _read_file(ref)  # which says why it is no campaign file
     if store is None:
         raise CampaignError(f"{ref}: no such campaign file")
-    doc = store.campaigns.find_one({"name": ref})
-    if doc is None:
-        raise CampaignError(
-            f"{ref}: no such campaign file, and no campaign of that name is stored "
-            "(push one with `tiercrawl campaign push FILE`)"
-        )
-    return campaign_from_dict(doc["campaign"], source=f"stored campaign {ref}")
+    raise CampaignError(
+        f"{ref}: no such campaign file, and no campaign of that name is stored "
+        "(push one with `tiercrawl campaign push FILE`)"
+    )
 
 
 def open_campaign(ref: str, open_store: Callable[[], Store]) -> tuple[Campaign, Store]:

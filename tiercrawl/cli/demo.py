@@ -18,6 +18,12 @@ from tiercrawl.paths import describe_os_error
 from tiercrawl.store import default_home
 
 
+def _directory(value: str) -> Path:
+    if not value:
+        raise argparse.ArgumentTypeError("an empty path: give a directory")
+    return Path(value)
+
+
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "demo", help="crawl, score and report the bundled demo campaign on a local demo web"
@@ -25,7 +31,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "-o",
         "--output",
-        type=Path,
+        type=_directory,
         default=None,
         help="directory for the campaign and reports (default: .tiercrawl/demo)",
     )
@@ -48,7 +54,12 @@ def run(args: argparse.Namespace) -> int:
     store_args = ["--mongo-uri", args.mongo_uri] if args.mongo_uri else []
     with DemoWeb() as web:
         campaign = output / "acme-demo.yaml"
-        campaign.write_text(web.campaign_yaml, encoding="utf-8")
+        try:
+            campaign.write_text(web.campaign_yaml, encoding="utf-8")
+        except OSError as exc:
+            raise TiercrawlError(
+                f"{campaign}: cannot write the demo campaign: {describe_os_error(exc)}"
+            ) from exc
         print(f"demo: web served on {', '.join(s.base for s in web.sites.values())}")
         print(f"demo: campaign {campaign}")
         code = main(["crawl", str(campaign), "--render", args.render, *store_args])

@@ -67,9 +67,6 @@ def run(args: argparse.Namespace) -> int:
         )
     nodes = scrapyd_nodes(args.node)
     campaign, store = open_campaign(args.campaign, lambda: open_store_from(args))
-    if is_campaign_file(args.campaign):
-        push_campaign(store, campaign)
-        print(f"schedule: campaign {campaign.name} pushed from {args.campaign}")
     # Refuse before anything is stored or queued if a node is down or lacks the project.
     for node in nodes:
         if SPIDER not in node.list_spiders(args.project):
@@ -77,6 +74,9 @@ def run(args: argparse.Namespace) -> int:
                 f"{node.url}: project {args.project} has no {SPIDER} spider "
                 "(deploy it with scrapyd-deploy)"
             )
+    if is_campaign_file(args.campaign):
+        push_campaign(store, campaign)
+        print(f"schedule: campaign {campaign.name} pushed from {args.campaign}")
     shards = plan_shards(campaign.pages(), len(nodes))
     used = nodes[: len(shards)]
     run_id = new_run_id(campaign.name)
