@@ -52,6 +52,7 @@ class PageItem:
     target_links: list[dict[str, Any]] | None = field(default_factory=list)
     page_nofollow: bool = False
     challenge: bool = False  # looks like a firewall or bot challenge, not the real page
+    truncated: bool = False  # nested too deep for the parser to read it all
     main_text: str = ""
     link_count: int = 0
     # transient: the response, and the extracted links (stored in ``links``)

@@ -104,6 +104,7 @@ class ExtractPipeline:
         adapter["main_text"] = facts.main_text
         adapter["challenge"] = looks_like_challenge(facts.title, facts.main_text, facts.word_count)
         adapter["link_count"] = len(facts.links)
+        adapter["truncated"] = facts.truncated
         raw_html = adapter.get("raw_html")
         if raw_html is not None:
             # A rendered page: flag its links absent raw, and keep the raw links scripts removed.

@@ -393,3 +393,13 @@ def test_cli_reports_an_unreadable_file(
     assert "cannot read" in err
     assert "no.html" in err
     assert "Traceback" not in err
+
+
+def test_a_page_nested_deeper_than_the_parser_reads_says_so() -> None:
+    deep = "<div>" * 2100 + '<a href="/b">deep</a>' + "</div>" * 2100
+    page = extract_page(f'<p><a href="/a">before</a></p>{deep}', "https://a.example.com/")
+    assert [link.anchor_text for link in page.links] == ["before"]
+    assert page.truncated
+    shallow = "<div>" * 20 + '<a href="/b">deep</a>' + "</div>" * 20
+    assert not extract_page(shallow, "https://a.example.com/").truncated
+    assert not extract_page("<p>ok</span></p><nav>", "https://a.example.com/").truncated

@@ -410,3 +410,12 @@ def test_an_agreed_anchor_matches_whatever_unicode_form_spells_it() -> None:
     assert evaluate_placement(entry, _page(), [decomposed])["anchor_matches"] is True
     without_accent = _link(anchor_text="Muller Akkuschrauber")
     assert evaluate_placement(entry, _page(), [without_accent])["anchor_matches"] is False
+
+
+def test_a_link_not_found_on_a_page_read_in_part_is_no_verdict() -> None:
+    result = evaluate_placement(ENTRY, _page(truncated=True), [])
+    assert (result["status"], result["reason"]) == (
+        "inconclusive",
+        "page not read whole: nested deeper than the parser reads",
+    )
+    assert evaluate_placement(ENTRY, _page(truncated=True), [_link()])["status"] == "live"

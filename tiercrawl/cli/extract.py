@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -53,4 +54,10 @@ def run(args: argparse.Namespace) -> int:
         for link in page.links
     ]
     write_output("-", "".join(lines), "links")
+    if page.truncated:
+        print(
+            f"tiercrawl extract: {args.file}: nested deeper than the parser reads (2,048 "
+            "levels): the links after that point are missing from the list",
+            file=sys.stderr,
+        )
     return 0

@@ -66,6 +66,9 @@ class PageFacts:
     main_text: str
     outbound_links: int
     links: list[LinkFacts] = field(default_factory=list)
+    # libxml2 stops at 2,048 levels of nesting, even with huge_tree: what lies deeper,
+    # or after, is not read, and a link there is not on this list.
+    truncated: bool = False
 
 
 # Text inside these never shows: left out of anchors, context and counts.
@@ -415,6 +418,12 @@ def _parse(html: str | bytes) -> etree._Element | None:
         return None
 
 
+def _parse_stopped() -> bool:
+    """Whether the last parse hit libxml2's nesting limit (its last error: it stops there)."""
+    last = _PARSER.error_log.last_error
+    return last is not None and last.type == etree.ErrorTypes.ERR_RESOURCE_LIMIT
+
+
 def extract_page(html: str | bytes, url: str, *, context_chars: int = 300) -> PageFacts:
     """The facts of the page ``html`` fetched from ``url`` (its final URL).
 
@@ -447,6 +456,7 @@ def extract_page(html: str | bytes, url: str, *, context_chars: int = 300) -> Pa
         main_text=_fold_if_blanked(_main_text(visible, content or [top]), visible, text),
         outbound_links=sum(link.external for link in links),
         links=links,
+        truncated=_parse_stopped(),
     )
 
 

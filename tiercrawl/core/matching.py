@@ -130,6 +130,8 @@ def _unread(page: Mapping[str, Any], found: bool) -> tuple[str, str] | None:
         return "inconclusive", f"page not read: HTTP {status}"
     if not found and page.get("challenge"):
         return "inconclusive", "page not read: firewall or bot challenge"
+    if not found and page.get("truncated"):
+        return "inconclusive", "page not read whole: nested deeper than the parser reads"
     # The marker is the reason's last part: the reason before it may quote the page.
     reason, failed, why = (page.get("render_reason") or "").rpartition(RENDER_FAILED)
     if not found and failed and not page.get("rendered"):
