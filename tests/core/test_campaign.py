@@ -255,6 +255,10 @@ def test_tier2_section_optional_and_null_anchor(tmp_path: Path) -> None:
         ),
         (MINIMAL + "brand: Acme\n", "c.yaml:6: brand: expected a list of terms, got a text"),
         (
+            MINIMAL + "  -\n",
+            "c.yaml:6: tier1[1]: expected an entry with url and target, got an empty value",
+        ),
+        (
             MINIMAL + "keywords: [drill, {a: b}]\n",
             "c.yaml:6: keywords[1]: expected a term (text), got {'a': 'b'}",
         ),
@@ -265,6 +269,11 @@ def test_tier2_section_optional_and_null_anchor(tmp_path: Path) -> None:
         (MINIMAL + "name: d\n", "c.yaml:6: name: given twice (first on line 1)"),
         (MINIMAL + "tier2: [\n", "c.yaml:7: bad YAML: did not find expected node content"),
         ("name: c\n\tmoney_site: x\n", "c.yaml:2: bad YAML:"),
+        (MINIMAL + "brand: [A\x07cme]\n", "c.yaml:6: bad YAML: character 0x0007 is not allowed"),
+        (
+            MINIMAL + "---\nname: d\n",
+            "c.yaml:6: bad YAML: expected a single document in the stream, but found another",
+        ),
         (
             "- a\n- b\n",
             "c.yaml: the campaign is a list: expected a mapping with name, money_site, tier1",

@@ -225,7 +225,14 @@ def _read_yaml(text: str, report: _Report) -> Any:
         return loader.construct_document(root)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        report.fail(f"bad YAML: {exc.problem or exc.context}", mark.line + 1 if mark else None)
+        problem = exc.problem or exc.context
+        if exc.context and problem and problem.startswith("but "):
+            problem = f"{exc.context}, {problem}"  # "expected a single document ..., but found"
+        report.fail(f"bad YAML: {problem}", mark.line + 1 if mark else None)
+    except yaml.reader.ReaderError as exc:
+        # A character YAML refuses (a control character): named with its line, not its offset.
+        line = text.count("\n", 0, exc.position) + 1
+        report.fail(f"bad YAML: character {exc.character:#06x} is not allowed", line)
     except yaml.YAMLError as exc:
         report.fail(f"bad YAML: {exc}")
     except RecursionError:  # libyaml nests up to 1000 levels, more than Python's stack
@@ -402,7 +409,7 @@ def _infer_money_site(data: dict[str, Any], report: _Report) -> None:
 def _build(data: Any, report: _Report) -> Campaign:
     """Check ``data`` (the YAML shape) completely, then build the campaign or raise."""
     if not isinstance(data, Mapping):
-        what = "empty" if data is None else f"a {_kind(data)}"
+        what = "empty" if data is None else _kind(data)
         report.add((), f"the campaign is {what}: expected a mapping with name, money_site, tier1")
         report.raise_if_any()
     _check_keys(data, (), _TOP_KEYS, _REQUIRED_TOP_KEYS, report)
@@ -432,15 +439,18 @@ def _build(data: Any, report: _Report) -> Campaign:
 
 
 def _kind(value: Any) -> str:
+    """What ``value`` is, as a message says it: "a list", "an empty value"."""
     if isinstance(value, Mapping):
-        return "mapping"
+        return "a mapping"
     if isinstance(value, list | tuple):
-        return "list"
+        return "a list"
     if isinstance(value, bool):
-        return "boolean"
+        return "a boolean"
     if isinstance(value, int | float):
-        return "number"
-    return "text" if isinstance(value, str) else type(value).__name__
+        return "a number"
+    if value is None:
+        return "an empty value"  # a bare "-" or "key:"
+    return "a text" if isinstance(value, str) else f"a {type(value).__name__}"
 
 
 def _check_keys(
@@ -473,7 +483,7 @@ def _text(data: Mapping[str, Any], path: _Path, report: _Report) -> str | None:
         return None
     if not isinstance(value, str):
         quote = "" if isinstance(value, Mapping | list) else ": quote it"
-        report.add(path, f"expected text, got a {_kind(value)}{quote}")
+        report.add(path, f"expected text, got {_kind(value)}{quote}")
         return None
     return value.strip()
 
@@ -492,7 +502,7 @@ def _text_list(data: Mapping[str, Any], key: str, report: _Report) -> tuple[str,
     if value is None:
         return ()
     if not isinstance(value, list | tuple):
-        report.add((key,), f"expected a list of terms, got a {_kind(value)}")
+        report.add((key,), f"expected a list of terms, got {_kind(value)}")
         return ()
     terms = []
     for index, term in enumerate(value):
@@ -513,13 +523,13 @@ def _entries(data: Mapping[str, Any], tier: int, report: _Report) -> list[_Locat
     if items is None:
         return []
     if not isinstance(items, list | tuple):
-        report.add((key,), f"expected a list of entries, got a {_kind(items)}")
+        report.add((key,), f"expected a list of entries, got {_kind(items)}")
         return []
     entries = []
     for index, item in enumerate(items):
         path: _Path = (key, index)
         if not isinstance(item, Mapping):
-            report.add(path, f"expected an entry with url and target, got a {_kind(item)}")
+            report.add(path, f"expected an entry with url and target, got {_kind(item)}")
             continue
         _check_keys(item, path, _ENTRY_KEYS, ("url", "target"), report)
         url = _url(item, (*path, "url"), report)
