@@ -235,10 +235,23 @@ def test_output_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     ("uri", "shown", "reason"),
     [
         ("mongodb://u:p@ss@127.0.0.1:1/", "mongodb://***@127.0.0.1:1/", "must be escaped"),
-        ("http://127.0.0.1:1/", "http://127.0.0.1:1/", "Invalid URI scheme"),
+        ("http://127.0.0.1:1/", "'http://127.0.0.1:1/'", "expected mongodb://HOST[:PORT]/DB"),
         ("mongodb://127.0.0.1:1/a$b", "mongodb://127.0.0.1:1/a$b", "Bad database name"),
         ("mongodb://127.0.0.1:1/a%5Cb", "mongodb://127.0.0.1:1/a%5Cb", "database names cannot"),
         ("mongodb://127.0.0.1:99999/", "mongodb://127.0.0.1:99999/", "Port must be"),
+        # pymongo took these for a host name, and only warned of these options, ignoring them.
+        ("notauri", "'notauri'", "expected mongodb://HOST[:PORT]/DB"),
+        (" ", "' '", "expected mongodb://HOST[:PORT]/DB"),
+        (
+            "mongodb://127.0.0.1:1/?bogusOpt=1",
+            "mongodb://127.0.0.1:1/?bogusOpt=1",
+            "Unknown option",
+        ),
+        (
+            "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=abc",
+            "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=abc",
+            "must be an integer or float",
+        ),
     ],
 )
 def test_a_malformed_mongodb_uri_is_reported_as_such(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from pathlib import Path
@@ -84,6 +85,7 @@ _RETIRED_LINK_INDEXES = [
     [("run_id", ASCENDING), ("source_url", ASCENDING), ("position", ASCENDING)],
     [("run_id", ASCENDING), ("source_url", ASCENDING)],
 ]
+_URI_SCHEMES = ("mongodb://", "mongodb+srv://")
 # Ids per query when links are read or deleted by `link_id`. SecantusDB matches
 # each document against every value of an `$in` list: 5,000 links read by lists
 # of 1,000 ids took 12.0 s, by lists of 200 2.9 s, of 50 1.2 s, of 20 1.0 s.
@@ -112,14 +114,23 @@ def _duplicates(exc: BulkWriteError) -> list[int]:
 def open_store(uri: str | None = None, *, home: Path | None = None) -> Store:
     """Open the store at ``uri``, ``TIERCRAWL_MONGO_URI``, or the embedded one."""
     uri = uri or os.environ.get("TIERCRAWL_MONGO_URI") or embedded_uri(home)
+    if not uri.startswith(_URI_SCHEMES):
+        # pymongo takes anything else for a host name ("notauri", " ").
+        raise StoreError(
+            f"invalid MongoDB URI {hide_credentials(uri)!r}: expected mongodb://HOST[:PORT]/DB "
+            "or mongodb+srv://"
+        )
     try:
         # Parses the URI and names the database without connecting: InvalidURI,
         # ConfigurationError, InvalidName (all PyMongoError) or ValueError (a port).
-        client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
-            uri, serverSelectionTimeoutMS=10_000, tz_aware=True
-        )
+        # pymongo only warns of an option it does not know or cannot read, and ignores it.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)
+            client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+                uri, serverSelectionTimeoutMS=10_000, tz_aware=True
+            )
         database = client.get_default_database("tiercrawl").name
-    except (PyMongoError, ValueError) as exc:
+    except (PyMongoError, ValueError, UserWarning) as exc:
         raise StoreError(f"invalid MongoDB URI {hide_credentials(uri)}: {exc}") from exc
     try:
         client.admin.command("ping")
