@@ -261,3 +261,9 @@ def test_a_number_yaml_read_as_text_gets_a_hint() -> None:
         merge_weights({"relevance": "1e3"})
     hint = "(YAML reads 1e3 as text: write 1000 or 1.0e+03)"
     assert info.value.problems == [f"weights: relevance must be a number, not '1e3' {hint}"]
+
+
+def test_a_number_too_large_for_a_weight_gets_no_hint_to_write_inf() -> None:
+    with pytest.raises(TiercrawlError) as info:
+        merge_weights({"support": "1e400"})
+    assert info.value.problems == ["weights: support must be a number, not '1e400'"]

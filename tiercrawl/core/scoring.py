@@ -144,7 +144,8 @@ def _hint(value: Any) -> str:
     if isinstance(value, str):
         with suppress(ValueError):
             number = float(value)
-            return f" (YAML reads {value} as text: write {number:g} or {number:.1e})"
+            if math.isfinite(number):
+                return f" (YAML reads {value} as text: write {number:g} or {number:.1e})"
     return ""
 
 
