@@ -9,7 +9,7 @@ import json
 import subprocess
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import TEST_CRAWL_SETTINGS, scrapy_crawl, setting_args, tiercrawl
 from tiercrawl.cli import main
-from tiercrawl.demo.webserver import Site, Web
+from tiercrawl.demo.webserver import LocalHTTPServer, Site, Web
 from tiercrawl.jobs.retention import RUN_COLLECTIONS
 from tiercrawl.store import Store, open_store
 from tiercrawl.webhook import WebhookError, deliver
@@ -133,7 +133,7 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = LocalHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 

@@ -13,6 +13,7 @@ from tiercrawl.cli import main
 from tiercrawl.core.report import COLUMNS, SECTIONS, ReportData, Section, csv_text, rows, svg_bars
 from tiercrawl.jobs.report import load_report, report_text
 from tiercrawl.jobs.score import score_run
+from tiercrawl.settings import TIERCRAWL_BROWSER_ARGS
 from tiercrawl.store import Store
 
 EVIL = "https://evil.example/p"
@@ -146,16 +147,9 @@ def test_html_report_in_headless_chromium(
     data = load_report(scored_store, "acme")
     live = sum(1 for row in data.table if row["status"] == "live")
     with sync_playwright() as playwright:
+        # The crawl's own arguments: Chromium then looks none of its services up.
         browser = playwright.chromium.launch(
-            executable_path=browser_path,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
+            executable_path=browser_path, args=list(TIERCRAWL_BROWSER_ARGS)
         )
         try:
             page = browser.new_page(viewport={"width": 1300, "height": 900})

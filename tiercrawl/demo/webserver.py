@@ -8,13 +8,14 @@ optional delay. A ``Web`` is a few named sites served together.
 
 from __future__ import annotations
 
+import socketserver
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
-__all__ = ["Route", "Site", "Web"]
+__all__ = ["LocalHTTPServer", "Route", "Site", "Web"]
 
 
 @dataclass
@@ -57,8 +58,23 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-class _Server(ThreadingHTTPServer):
+class LocalHTTPServer(ThreadingHTTPServer):
+    """``ThreadingHTTPServer`` that does not look its own address up in the DNS.
+
+    ``HTTPServer.server_bind`` names the server with ``socket.getfqdn(host)``: a
+    reverse lookup of 127.0.0.x sent to the network's resolver for every site
+    started. Its address is name enough.
+    """
+
     daemon_threads = True
+
+    def server_bind(self) -> None:
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = str(host), int(port)
+
+
+class _Server(LocalHTTPServer):
     site: Site
 
 
