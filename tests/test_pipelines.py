@@ -9,7 +9,7 @@ from scrapy import Spider
 from scrapy.utils.test import get_crawler
 
 from tiercrawl.items import PageItem
-from tiercrawl.pipelines import MongoSinkPipeline
+from tiercrawl.pipelines import ExtractPipeline, MongoSinkPipeline
 from tiercrawl.store import open_store
 from tiercrawl.testing import link_document
 
@@ -114,3 +114,16 @@ def test_a_batch_the_store_could_not_take_is_written_once_it_is_back(tmp_path: P
         store.close()
         for db in restarted:
             db.stop()
+
+
+def test_a_rendered_page_keeps_the_robots_directives_of_its_raw_html() -> None:
+    # Google reads them before it renders: a noindex a script removes still counts.
+    crawler = get_crawler(Spider)
+    crawler._apply_settings()
+    item = PageItem(run_id="run-1", campaign="acme", url=PAGE, tier=1, final_url=PAGE)
+    item.status = 200
+    item.raw_html = '<meta name="robots" content="noindex"><p>Raw page</p>'
+    item.html = '<meta name="robots" content="nofollow"><p>Rendered <a href="/x">x</a></p>'
+    ExtractPipeline.from_crawler(crawler).process_item(item)
+    assert item.meta_robots == ["noindex", "nofollow"]
+    assert (item.indexable, item.indexability, item.page_nofollow) == (False, ["noindex"], True)

@@ -110,6 +110,9 @@ class ExtractPipeline:
             # A rendered page: flag its links absent raw, and keep the raw links scripts removed.
             raw_url = adapter.get("raw_url") or adapter["final_url"]
             raw = extract_page(raw_html, raw_url, context_chars=self.context_chars)
+            # Google reads the raw HTML's robots directives before it renders: a noindex
+            # that scripts remove still keeps the page out, and one they add counts too.
+            adapter["meta_robots"] = list(dict.fromkeys([*raw.meta_robots, *facts.meta_robots]))
             removed = mark_rendered_only(facts.links, raw.links)
             adapter["removed_links"] = [asdict(link) for link in removed[:REMOVED_LINKS_KEPT]]
             adapter["removed_link_count"] = len(removed)

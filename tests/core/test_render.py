@@ -51,6 +51,16 @@ def test_scan_counts_executable_scripts_only() -> None:
     assert scan_html(html, URL).scripts == 3
 
 
+def test_scan_counts_every_javascript_type_and_handlers_that_run_by_themselves() -> None:
+    html = (
+        "<head><script type='text/x-javascript'>1</script>"
+        "<script type='text/javascript1.5'>2</script></head>"
+        "<body onload='go()'><svg onload='go()'></svg><img src=x onerror='go()'>"
+        "<button onclick='go()'>a click is no render</button></body>"
+    )
+    assert scan_html(html, URL).scripts == 5
+
+
 def test_scan_text_leaves_out_scripts_styles_noscript_and_head() -> None:
     html = (
         "<head><title>A long title that is not body text</title><style>p{}</style></head>"
@@ -224,6 +234,10 @@ def test_site_memory_learns_only_when_rendering_revealed_links() -> None:
         (200, "<p>text</p><SCRIPT src=a.js></SCRIPT>", True),
         (200, "<script>x()</script>", True),
         (200, "<p>no scripts, only <scripted> words</p>", False),
+        (200, "<body ONLOAD='go()'><p>text</p></body>", True),
+        (200, '<svg onload = "go()"></svg>', True),
+        (200, "<p>words like onload= in prose</p>", False),
+        (200, "<button onclick='go()'>x</button>", False),
         (404, "<script>x()</script>", False),
         (None, "<script>x()</script>", False),
     ],

@@ -56,8 +56,17 @@ _JS_TYPES = frozenset(
         "text/ecmascript",
         "application/ecmascript",
         "text/jscript",
+        # The rest of the HTML standard's JavaScript MIME types.
+        "application/x-ecmascript",
+        "text/x-ecmascript",
+        "text/x-javascript",
+        "text/livescript",
+        *(f"text/javascript1.{minor}" for minor in range(6)),
     }
 )
+# Inline handlers that run with no one clicking: <body onload>, <svg onload>, <img onerror>.
+_HANDLERS = ("onload", "onerror", "onpageshow")
+_HANDLER_XPATH = etree.XPath("//*[" + " or ".join(f"@{name}" for name in _HANDLERS) + "]")
 # Mount points of client-side frameworks (React, Vue, Next, Nuxt, Gatsby, Svelte, Angular, ...).
 _ROOT_IDS = ("root", "app", "__next", "__nuxt", "___gatsby", "svelte", "q-app", "ember-app")
 _ROOT_ATTRS = ("ng-app", "ng-version", "data-reactroot", "data-v-app", "data-server-rendered")
@@ -134,15 +143,23 @@ def _text(el: etree._Element) -> str:
 
 
 _SCRIPT_TAG = re.compile(r"<script[\s>]", re.IGNORECASE)
+_HANDLER_ATTR = re.compile(r"<[a-z][^<>]*\s(?:" + "|".join(_HANDLERS) + r")\s*=", re.IGNORECASE)
 
 
 def may_need_render(status: int | None, html: str) -> bool:
-    """Whether ``auto`` could render this raw page at all: 2xx, and a ``<script>`` in it.
+    """Whether ``auto`` could render this raw page at all: 2xx, and a ``<script>`` (or an
+    inline handler that runs by itself, ``onload=``) in it.
 
     A substring search, so that the pages no script can change (most of a
     crawl, often) are never parsed a second time for `scan_html`.
     """
-    return 200 <= (status or 0) < 300 and _SCRIPT_TAG.search(html) is not None
+    if not 200 <= (status or 0) < 300:
+        return False
+    if _SCRIPT_TAG.search(html) is not None:
+        return True
+    # The tag-aware pattern only where a handler's name occurs at all: it is slow to fail.
+    lowered = html.lower()
+    return any(name in lowered for name in _HANDLERS) and _HANDLER_ATTR.search(html) is not None
 
 
 def scan_html(html: str, url: str) -> PageSignals:
@@ -168,7 +185,7 @@ def scan_html(html: str, url: str) -> PageSignals:
         href = a.get("href")
         if href and (resolved := resolve(href, base)):
             links.append((resolved, _text(a)))
-    scripts = sum(
+    scripts = len(_HANDLER_XPATH(root)) + sum(
         1
         for el in root.iter("script")
         if (el.get("type") or "").split(";")[0].strip().lower() in _JS_TYPES
