@@ -108,13 +108,16 @@ def never(
 
 @pytest.mark.requires_browser
 def test_auto_renders_exactly_the_pages_that_need_it(auto: Crawl) -> None:
-    assert auto.rendered() == {"inner", "create", "late", "fetched", "shell", "swap", "comments"}
+    assert auto.rendered() == {
+        *("inner", "create", "late", "timer", "fetched", "shell", "swap", "comments"),
+        *("subhang", "pushstate"),
+    }
     # Not rendered: links present raw, no script, an error page, the target page, and the
     # page whose render timed out.
     for name in ("static", "scripted", "removed", "gone", "product"):
         assert auto.page(name)["render_reason"] is None, name
-    assert auto.stats["tiercrawl/render/requested"] == 10
-    assert auto.stats["tiercrawl/render/rendered"] == 7
+    assert auto.stats["tiercrawl/render/requested"] == 13
+    assert auto.stats["tiercrawl/render/rendered"] == 10
     # Playwright's driver started once, for the first render.
     assert auto.log.count("Starting download handler") == 1
 
@@ -122,7 +125,7 @@ def test_auto_renders_exactly_the_pages_that_need_it(auto: Crawl) -> None:
 @pytest.mark.requires_browser
 def test_auto_says_why_each_page_was_rendered(auto: Crawl) -> None:
     absent = "target_absent: 1 of 1 expected links not in the raw HTML, 1 scripts"
-    for name in ("create", "late", "fetched", "swap"):
+    for name in ("create", "late", "timer", "fetched", "swap", "pushstate"):
         assert auto.page(name)["render_reason"] == absent, name
     assert auto.page("inner")["render_reason"] == absent.replace("1 scripts", "2 scripts")
     assert auto.page("shell")["render_reason"] == "app_shell: #root, 0 characters of text"
@@ -132,7 +135,15 @@ def test_auto_says_why_each_page_was_rendered(auto: Crawl) -> None:
     )
 
 
-@pytest.mark.parametrize("name", ["inner", "create", "late", "fetched", "shell", "swap"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        *("inner", "create", "late", "fetched", "shell", "swap"),
+        # A timer due after the network and the DOM went quiet; a subresource that never
+        # loads, so the load event never comes; the URL rewritten with history.replaceState.
+        *("timer", "subhang", "pushstate"),
+    ],
+)
 @pytest.mark.requires_browser
 def test_auto_finds_script_inserted_targets_as_rendered_only(auto: Crawl, name: str) -> None:
     targets = [link for link in auto.links(name) if link["url"] == auto.web.target]
@@ -168,6 +179,12 @@ def test_a_timed_out_render_falls_back_to_the_raw_page(auto: Crawl, name: str) -
         (auto.web.url("static"), False)
     ]
     assert auto.stats["tiercrawl/render/failed/timeout"] == 2
+
+
+@pytest.mark.requires_browser
+def test_a_url_rewritten_by_the_history_api_is_no_navigation(auto: Crawl) -> None:
+    page = auto.page("pushstate")
+    assert (page["rendered"], page["final_url"]) == (True, auto.web.url("pushstate"))
 
 
 @pytest.mark.requires_browser
@@ -248,9 +265,9 @@ def test_always_renders_every_html_page_and_recycles_contexts(always: Crawl) -> 
     assert always.rendered() == {*PAGES, "product"} - {"hang", "stall", "jsnav"}, reasons
     assert always.page("static")["render_reason"] == "always"
     assert always.page("hang")["render_reason"] == "always; render failed: timeout"
-    # 15 renders, 3 per context: 5 contexts, each closed once its 3 renders were done.
-    assert always.stats["playwright/context_count"] == 5
-    assert always.stats["tiercrawl/render/contexts_closed"] == 5
+    # 18 renders, 3 per context: 6 contexts, each closed once its 3 renders were done.
+    assert always.stats["playwright/context_count"] == 6
+    assert always.stats["tiercrawl/render/contexts_closed"] == 6
     assert always.stats["playwright/page_count"] == always.stats["playwright/page_count/closed"]
 
 

@@ -80,19 +80,45 @@ DEBIAN_CHROMIUM = "/usr/bin/chromium"
 # Kept from the raw request: the page's identity and its status handling.
 _CARRIED_META = ("tiercrawl_url", "tiercrawl_tier", "handle_httpstatus_list")
 
-# Resolves once the DOM has had no mutation for ``quiet`` ms, or after ``cap`` ms.
+# Before the page's scripts: notes when each pending setTimeout is due, so that the wait
+# for late links also waits for the timers due within it (a widget added after 2 s).
+_TIMERS_JS = """(() => {
+  const due = new Map();
+  const set = window.setTimeout, clear = window.clearTimeout;
+  window.__tiercrawlTimers = due;
+  window.setTimeout = function (handler, delay, ...args) {
+    let id;
+    const run = typeof handler === "function"
+      ? function () { due.delete(id); return handler.apply(this, arguments); }
+      : handler;
+    id = set.call(window, run, delay, ...args);
+    due.set(id, performance.now() + (Number(delay) || 0));
+    return id;
+  };
+  window.clearTimeout = function (id) { due.delete(id); return clear.call(window, id); };
+})()"""
+
+# Resolves once the DOM has had no mutation for ``quiet`` ms and no timer is due before
+# the cap, or after ``cap`` ms; with the document's own URL, which history.pushState and
+# replaceState do not change.
 _QUIET_DOM_JS = """([quiet, cap]) => new Promise((resolve) => {
   const start = performance.now();
   let last = start;
+  const timers = window.__tiercrawlTimers || new Map();
   const observer = new MutationObserver(() => { last = performance.now(); });
   observer.observe(document, {subtree: true, childList: true, attributes: true,
                               attributeFilter: ["href"]});
+  const wait = window.setTimeout;
   const tick = () => {
     const now = performance.now();
-    if (now - last >= quiet || now - start >= cap) { observer.disconnect(); resolve(); }
-    else { setTimeout(tick, 50); }
+    const timerDue = [...timers.values()].some((at) => at <= start + cap);
+    if ((now - last >= quiet && !timerDue) || now - start >= cap) {
+      observer.disconnect();
+      const entry = performance.getEntriesByType("navigation")[0];
+      resolve(entry ? entry.name : document.URL);
+    } else { wait.call(window, tick, 50); }
   };
-  setTimeout(tick, 50);
+  wait.call(window, tick, 50);
 })"""
 
 
@@ -230,6 +256,17 @@ class LazyPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):
                     self._driver_started = True
         return await super()._download_request(request, spider)
 
+    async def _apply_page_methods(self, page: Page, request: scrapy.Request, spider: Any) -> None:
+        """The page methods, without scrapy-playwright's wait for the load event after each.
+
+        A subresource that never finishes (an analytics script, an ad frame) holds
+        the load event back for ever, so every such render failed with a timeout.
+        `settle`, the one method a render has, bounds its own wait.
+        """
+        for method in request.meta.get("playwright_page_methods") or ():
+            assert callable(method.method)
+            method.result = await method.method(page, *method.args, **method.kwargs)
+
 
 class RenderingAddon:
     """Configures scrapy-playwright from tiercrawl's rendering settings.
@@ -265,14 +302,16 @@ class RenderingAddon:
         )
 
 
-async def settle(page: Page, cap_ms: float, quiet_ms: float) -> None:
-    """The wait for late links: network idle, then a quiet DOM, within ``cap_ms`` in all.
+async def settle(page: Page, cap_ms: float, quiet_ms: float) -> str:
+    """The wait for late links: network idle, then a quiet DOM and no timer due, within
+    ``cap_ms`` in all; returns the URL of the document that was loaded.
 
     Navigation waits for DOM ready only; links that widgets, ``fetch()`` calls
-    and timers add later arrive while the network is busy or shortly after.
-    A page that never goes idle (polling, beacons) is taken as it is at the
-    cap; a page whose scripts hang the main thread fails with TimeoutError,
-    so the render falls back to the raw page instead of blocking the crawl.
+    and timers add later arrive while the network is busy, when their timer
+    fires, or shortly after. A page that never goes idle (polling, beacons) is
+    taken as it is at the cap; a page whose scripts hang the main thread fails
+    with TimeoutError, so the render falls back to the raw page instead of
+    blocking the crawl.
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + cap_ms / 1000
@@ -280,9 +319,12 @@ async def settle(page: Page, cap_ms: float, quiet_ms: float) -> None:
         await page.wait_for_load_state("networkidle", timeout=cap_ms)
     left = max(deadline - loop.time(), 0.0)
     try:
-        await asyncio.wait_for(page.evaluate(_QUIET_DOM_JS, [quiet_ms, left * 1000]), left + 1.0)
+        url: str = await asyncio.wait_for(
+            page.evaluate(_QUIET_DOM_JS, [quiet_ms, left * 1000]), left + 1.0
+        )
     except TimeoutError as exc:
         raise TimeoutError(f"the page's scripts did not yield within {cap_ms / 1000:g}s") from exc
+    return url
 
 
 class RenderMiddleware:
@@ -351,6 +393,7 @@ class RenderMiddleware:
 
     async def _track_context(self, page: Page, request: scrapy.Request) -> None:
         self._contexts.setdefault(request.meta["playwright_context"], page.context)
+        await page.add_init_script(_TIMERS_JS)
 
     async def _finished(self, request: scrapy.Request) -> None:
         if RENDER_REASON not in request.meta:
@@ -436,6 +479,11 @@ class Renderer:
         """The item to keep once the render answered: ``item`` (rendered) or the raw one."""
         raw: PageItem = response.meta[_RAW_ITEM]
         reason: str = response.meta[RENDER_REASON]
+        # The loaded document's URL (`settle`): a history.pushState since is no navigation.
+        methods = response.meta.get("playwright_page_methods") or ()
+        settled = methods[0].result if methods else None
+        if isinstance(settled, str) and settled:
+            item.final_url = settled
         html, url = item.html, item.final_url
         if html is None or url is None or (item.status or 0) >= 400 > (raw.status or 0):
             return self._fall_back(raw, reason, f"status {item.status}, {item.content_type}")

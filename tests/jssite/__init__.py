@@ -26,6 +26,9 @@ PAGES = {
     "inner": "inserted with innerHTML",
     "create": "inserted with createElement on DOMContentLoaded",
     "late": "inserted by a setTimeout 700 ms after load",
+    "timer": "inserted by a setTimeout 2 s after load, after the network and DOM went quiet",
+    "subhang": "inserted at once; an async script and an iframe never finish loading",
+    "pushstate": "inserted at once; the script then rewrites the URL with replaceState",
     "fetched": "inserted from a fetch() of /links.json",
     "shell": "an app shell: #root filled by /app.js",
     "swap": "inserted by a script that also removes a raw partner link",
@@ -57,6 +60,7 @@ class JsWeb(Web):
         self.js.add("/links.json", self.page("links.json"), content_type="application/json")
         self.js.add("/app.js", self.page("app.js"), content_type="text/javascript")
         self.js.add("/pixel.png", b"\x89PNG\r\n\x1a\n", content_type="image/png")
+        self.js.add("/never.js", "1", content_type="text/javascript", delay=60)
         self.money.add("/product/", self.page("product.html"))
         self.money.add("/landing", f'<p>Landing. <a href="{self.target}">Acme drills</a></p>')
 
