@@ -269,6 +269,8 @@ def test_always_renders_every_html_page_and_recycles_contexts(always: Crawl) -> 
     assert always.stats["playwright/context_count"] == 6
     assert always.stats["tiercrawl/render/contexts_closed"] == 6
     assert always.stats["playwright/page_count"] == always.stats["playwright/page_count/closed"]
+    # TIERCRAWL_RENDER_CONCURRENCY (4) pages open at most, also while contexts overlap.
+    assert always.stats["playwright/page_count/max_concurrent"] == 4
 
 
 @pytest.mark.requires_browser
