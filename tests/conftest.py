@@ -7,6 +7,7 @@ import sys
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,6 +39,35 @@ def mongo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = start_server(tmp_path_factory.mktemp("mongo"))
     yield str(server.uri).rstrip("/")
     server.stop()
+
+
+class RestartableStore:
+    """A SecantusDB server on a fixed loopback port, to stop and start again on its data:
+    a store outage, as clients see it."""
+
+    def __init__(self, data_dir: Path) -> None:
+        from tests.web import closed_port
+
+        self.data_dir = data_dir
+        self.port = closed_port()
+        self.uri = f"mongodb://127.0.0.1:{self.port}"
+        self.running: list[Any] = []
+
+    def start(self) -> None:
+        from secantus import SecantusDBServer
+
+        server = SecantusDBServer(
+            host="127.0.0.1",
+            port=self.port,
+            storage_path=str(self.data_dir),
+            replica_set_name=None,
+        )
+        server.start()
+        self.running.append(server)
+
+    def stop(self) -> None:
+        while self.running:
+            self.running.pop().stop()
 
 
 @pytest.fixture

@@ -14,7 +14,14 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, TEST_CRAWL_SETTINGS, blog_campaign, scrapy_crawl, setting_args
+from tests.conftest import (
+    ROOT,
+    TEST_CRAWL_SETTINGS,
+    RestartableStore,
+    blog_campaign,
+    scrapy_crawl,
+    setting_args,
+)
 from tests.web import TestWeb
 from tiercrawl.demo.webserver import Site
 from tiercrawl.store import Store, open_store
@@ -56,6 +63,20 @@ def crawled_page(campaign: Path, mongo_uri: str, url: str) -> dict[str, Any]:
     store.close()
     assert doc is not None, url
     return doc
+
+
+def crawled_blog(
+    web: TestWeb, mongo_uri: str, campaign: Path, *paths: str
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Crawl the blog's ``paths`` (a `blog_campaign` written to ``campaign``) into a fresh
+    store; its ``pages`` and ``placements`` documents, by URL."""
+    result = scrapy_crawl(blog_campaign(web, campaign, *paths), mongo_uri)
+    assert result.returncode == 0, result.stderr[-4000:]
+    store = open_store(mongo_uri)
+    pages = {doc["url"]: doc for doc in store.pages.find()}
+    placements = {doc["url"]: doc for doc in store.placements.find()}
+    store.close()
+    return pages, placements
 
 
 def placement(crawl: tuple[Store, str], url: str) -> dict[str, Any]:
@@ -229,19 +250,15 @@ def test_a_redirect_without_location_keeps_its_status(
 def test_a_redirect_no_request_can_be_made_of_leaves_the_page_where_it_is(
     web: TestWeb, mongo_uri: str, tmp_path: Path
 ) -> None:
-    campaign = blog_campaign(web, tmp_path / "stay.yaml", "/to-script", "/refresh-to-mail")
-    result = scrapy_crawl(campaign, mongo_uri)
-    assert result.returncode == 0, result.stderr[-4000:]
-    store = open_store(mongo_uri)
-    pages = {doc["url"]: doc for doc in store.pages.find()}
-    verdict = store.placements.find_one({"url": web.blog.url("/refresh-to-mail")})
-    store.close()
+    pages, placements = crawled_blog(
+        web, mongo_uri, tmp_path / "stay.yaml", "/to-script", "/refresh-to-mail"
+    )
     script = pages[web.blog.url("/to-script")]
     assert (script["error"], script["status"]) == ("bad_redirect", 302)
     mail = pages[web.blog.url("/refresh-to-mail")]
     assert (mail["error"], mail["status"]) == (None, 200)
     assert mail["final_url"] == web.blog.url("/refresh-to-mail")
-    assert verdict is not None
+    verdict = placements[web.blog.url("/refresh-to-mail")]
     # Read: the link is found (the page's canonical names /best-drills, whose copy it is).
     assert (verdict["found"], verdict["status"]) == (True, "not_indexable")
 
@@ -249,33 +266,26 @@ def test_a_redirect_no_request_can_be_made_of_leaves_the_page_where_it_is(
 def test_a_compressed_page_cut_short_is_no_page_read(
     web: TestWeb, mongo_uri: str, tmp_path: Path
 ) -> None:
-    campaign = blog_campaign(web, tmp_path / "gzip.yaml", "/gzipped", "/cut-gzip")
-    result = scrapy_crawl(campaign, mongo_uri)
-    assert result.returncode == 0, result.stderr[-4000:]
-    store = open_store(mongo_uri)
-    pages = {doc["url"]: doc for doc in store.pages.find()}
-    verdicts = {doc["url"]: doc["status"] for doc in store.placements.find()}
-    store.close()
+    pages, placements = crawled_blog(
+        web, mongo_uri, tmp_path / "gzip.yaml", "/gzipped", "/cut-gzip"
+    )
     whole, cut = web.blog.url("/gzipped"), web.blog.url("/cut-gzip")
     assert (pages[whole]["error"], pages[whole]["link_count"]) == (None, 13)  # all of them
     assert (pages[cut]["error"], pages[cut]["status"]) == ("data_loss", None)
     assert "gzip stream cut short" in pages[cut]["error_detail"]
-    assert (verdicts[whole], verdicts[cut]) == ("not_indexable", "inconclusive")
+    statuses = (placements[whole]["status"], placements[cut]["status"])
+    assert statuses == ("not_indexable", "inconclusive")
 
 
 def test_a_blank_answer_proves_no_link_missing(
     web: TestWeb, mongo_uri: str, tmp_path: Path
 ) -> None:
-    campaign = blog_campaign(web, tmp_path / "blank.yaml", "/blank", "/no-content")
-    result = scrapy_crawl(campaign, mongo_uri)
-    assert result.returncode == 0, result.stderr[-4000:]
-    store = open_store(mongo_uri)
-    pages = {doc["url"]: (doc["status"], doc["error"]) for doc in store.pages.find()}
-    verdicts = {doc["url"]: doc["reason"] for doc in store.placements.find()}
-    store.close()
-    blank, no_content = web.blog.url("/blank"), web.blog.url("/no-content")
-    assert (pages[blank], pages[no_content]) == ((200, "empty"), (204, "empty"))
-    assert verdicts[blank] == verdicts[no_content] == "page not read: empty"
+    pages, placements = crawled_blog(
+        web, mongo_uri, tmp_path / "blank.yaml", "/blank", "/no-content"
+    )
+    for url, status in ((web.blog.url("/blank"), 200), (web.blog.url("/no-content"), 204)):
+        assert (pages[url]["status"], pages[url]["error"]) == (status, "empty")
+        assert placements[url]["reason"] == "page not read: empty"
 
 
 def test_dns_failure(crawl: tuple[Store, str]) -> None:
@@ -558,21 +568,9 @@ def test_a_forced_shutdown_fails_the_run_at_once(
 
 
 def test_the_heartbeat_outlives_a_store_outage(web: TestWeb, tmp_path: Path) -> None:
-    from secantus import SecantusDBServer
-
-    from tests.web import closed_port
-
-    port = closed_port()
-
-    def server() -> SecantusDBServer:
-        db = SecantusDBServer(
-            host="127.0.0.1", port=port, storage_path=str(tmp_path), replica_set_name=None
-        )
-        db.start()
-        return db
-
-    servers = [server()]
-    uri = f"mongodb://127.0.0.1:{port}/outage"
+    db = RestartableStore(tmp_path)
+    db.start()
+    uri = f"{db.uri}/outage"
     campaign = blog_campaign(web, tmp_path / "outage.yaml", "/slow")
     process = _crawl_under_way(
         web, campaign, uri, DOWNLOAD_TIMEOUT="30", TIERCRAWL_HEARTBEAT_INTERVAL="0.2"
@@ -580,9 +578,9 @@ def test_the_heartbeat_outlives_a_store_outage(web: TestWeb, tmp_path: Path) -> 
     try:
         # Gone for 1 s of /slow's 4: the beats meanwhile fail (and do not wait, or stall
         # the crawl, until the store is back); those after it land.
-        servers.pop().stop()
+        db.stop()
         time.sleep(1.0)
-        servers.append(server())
+        db.start()
         back = datetime.now(UTC)
         _, err = process.communicate(timeout=60)
         store = open_store(uri)
@@ -590,8 +588,7 @@ def test_the_heartbeat_outlives_a_store_outage(web: TestWeb, tmp_path: Path) -> 
         store.close()
     finally:
         process.kill()
-        for db in servers:
-            db.stop()
+        db.stop()
     assert process.returncode == 0, err[-3000:]
     assert "heartbeat not stored" in err
     assert run is not None

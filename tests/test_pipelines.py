@@ -8,6 +8,7 @@ from pathlib import Path
 from scrapy import Spider
 from scrapy.utils.test import get_crawler
 
+from tests.conftest import RestartableStore
 from tiercrawl.items import PageItem
 from tiercrawl.pipelines import ExtractPipeline, MongoSinkPipeline
 from tiercrawl.store import open_store
@@ -76,28 +77,15 @@ def test_pages_the_store_refuses_outright_are_counted_lost(mongo_uri: str) -> No
 def test_a_batch_the_store_could_not_take_is_written_once_it_is_back(tmp_path: Path) -> None:
     import threading
 
-    from secantus import SecantusDBServer
-
-    from tests.web import closed_port
-
-    port = closed_port()
-
-    def server() -> SecantusDBServer:
-        db = SecantusDBServer(
-            host="127.0.0.1", port=port, storage_path=str(tmp_path), replica_set_name=None
-        )
-        db.start()
-        return db
-
-    first = server()
-    store = open_store(f"mongodb://127.0.0.1:{port}/sink")
+    db = RestartableStore(tmp_path)
+    db.start()
+    store = open_store(f"{db.uri}/sink")
     crawler = get_crawler(Spider)
     crawler._apply_settings()
     sink = MongoSinkPipeline(crawler, store, batch_size=1, concurrent_writes=1)
     # The store goes away for longer than pymongo waits for a server (10 s), then is back.
-    first.stop()
-    restarted: list[SecantusDBServer] = []
-    threading.Timer(12.0, lambda: restarted.append(server())).start()
+    db.stop()
+    threading.Timer(12.0, db.start).start()
 
     async def crawl() -> None:
         for n in range(3):
@@ -112,8 +100,7 @@ def test_a_batch_the_store_could_not_take_is_written_once_it_is_back(tmp_path: P
         assert crawler.stats.get_value("tiercrawl/store/pages_lost") is None
     finally:
         store.close()
-        for db in restarted:
-            db.stop()
+        db.stop()
 
 
 def test_a_rendered_page_keeps_the_robots_directives_of_its_raw_html() -> None:
