@@ -5,6 +5,7 @@ import pytest
 from tiercrawl.core.relevance import (
     COSINE_FLOOR,
     COSINE_FULL,
+    Relevance,
     TfidfIndex,
     calibrate,
     cosine,
@@ -96,27 +97,23 @@ def test_a_page_without_text_has_unknown_relevance_not_zero(index: TfidfIndex) -
 
 
 def test_the_anchor_is_no_sign_of_the_page_topic(index: TfidfIndex) -> None:
-    keywords = ["cordless drill"]
     anchor = "cordless drill"
+
+    def linking(page_text: str) -> Relevance:
+        return placement_relevance(
+            index,
+            page_text=f"{page_text} Buy a {anchor}.",
+            context=f"Buy a {anchor}.",
+            anchor=anchor,
+            target_text=TARGET,
+            keywords=[anchor],
+        )
+
     # A recipe whose only drill words are the link's anchor: off topic all the same.
-    recipe = placement_relevance(
-        index,
-        page_text=f"{RECIPES} Buy a {anchor}.",
-        context=f"Buy a {anchor}.",
-        anchor=anchor,
-        target_text=TARGET,
-        keywords=keywords,
-    )
+    recipe = linking(RECIPES)
     assert (recipe.keywords, recipe.page_target, recipe.value) == (0.0, 0.0, 0.0)
     # Taken out once only: a page about drills keeps the words it uses besides the anchor.
-    review = placement_relevance(
-        index,
-        page_text=f"{DRILLS} Buy a {anchor}.",
-        context=f"Buy a {anchor}.",
-        anchor=anchor,
-        target_text=TARGET,
-        keywords=keywords,
-    )
+    review = linking(DRILLS)
     assert review.keywords == 1.0
     assert review.value is not None
     assert review.value > 0.7

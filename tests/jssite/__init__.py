@@ -48,8 +48,10 @@ class JsWeb(Web):
         super().__init__(js=self.js, money=self.money)
         self.target = self.money.url("/product/")
         for name in PAGES:
-            if name != "gone":
+            if name not in ("gone", "late", "timer"):
                 self.js.add(f"/{name}", self.page(f"{name}.html"))
+        self.js.add("/late", self.page("late.html", delay="700"))
+        self.js.add("/timer", self.page("late.html", delay="2000"))
         self.js.add("/gone", "<title>Gone</title><script>1</script>", status=404)
         # Not in PAGES: its script builds a page larger than the tests' DOWNLOAD_MAXSIZE.
         self.js.add("/bloat", self.page("bloat.html"))
@@ -64,9 +66,9 @@ class JsWeb(Web):
         self.money.add("/product/", self.page("product.html"))
         self.money.add("/landing", f'<p>Landing. <a href="{self.target}">Acme drills</a></p>')
 
-    def page(self, name: str) -> str:
+    def page(self, name: str, **values: str) -> str:
         text = (HERE / name).read_text(encoding="utf-8")
-        return Template(text).substitute(js=self.js.base, money=self.money.base)
+        return Template(text).substitute(js=self.js.base, money=self.money.base, **values)
 
     def url(self, name: str) -> str:
         return self.js.url(f"/{name}")
