@@ -13,6 +13,7 @@ from scrapy.settings import Settings
 from tests.conftest import scrapy_crawl
 from tests.jssite import PAGES, JsWeb, require_browser
 from tiercrawl import settings as project_settings
+from tiercrawl.demo.webserver import Site
 from tiercrawl.exceptions import UsageError
 from tiercrawl.rendering import RENDER_SLOT, BrowserRequestFilter, RenderConfig, RenderingAddon
 from tiercrawl.store import Store, open_store
@@ -254,6 +255,33 @@ def test_the_browser_fetches_no_images_and_no_foreign_host(auto: Crawl) -> None:
     assert auto.stats["playwright/request_count/aborted"] == 2
     assert auto.hits["/links.json"] == 1  # type: ignore[attr-defined]
     assert auto.stats["playwright/page_count"] == auto.stats["playwright/page_count/closed"]
+
+
+@pytest.mark.requires_browser
+def test_popups_and_web_sockets_reach_no_host_beyond_the_allowed_ones(
+    jsweb: JsWeb, mongo_uri: str, tmp_path: Path
+) -> None:
+    require_browser()
+    with Site("127.0.0.13") as foreign:
+        jsweb.js.add("/popup", jsweb.page("popup.html", foreign=foreign.base))
+        campaign = tmp_path / "popup.yaml"
+        campaign.write_text(
+            f"name: popup\nmoney_site: {jsweb.money.base}/\ntier1:\n"
+            f"  - url: {jsweb.url('popup')}\n    target: {jsweb.target}\n",
+            encoding="utf-8",
+        )
+        allowed = {"TIERCRAWL_RENDER_ALLOWED_HOSTS": "127.0.0.5,127.0.0.6"}
+        result = scrapy_crawl(
+            campaign, mongo_uri, "-a", "render=always", settings={**RENDER_SETTINGS, **allowed}
+        )
+        assert result.returncode == 0, result.stderr[-4000:]
+        # window.open, a scripted click on a target=_blank link, a WebSocket: none got out.
+        assert foreign.hits == {}, result.stderr[-6000:]
+    store = open_store(mongo_uri)
+    page = store.pages.find_one({"url": jsweb.url("popup")})
+    store.close()
+    assert page is not None
+    assert (page["rendered"], page["render_reason"]) == (True, "always")
 
 
 # --- always / never --------------------------------------------------------------------

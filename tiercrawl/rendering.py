@@ -46,7 +46,7 @@ from tiercrawl.exceptions import UsageError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from playwright.async_api import BrowserContext, Page
+    from playwright.async_api import BrowserContext, Page, Route, WebSocketRoute
     from playwright.async_api import Request as BrowserRequest
     from scrapy.crawler import Crawler
     from scrapy.http import Response
@@ -80,9 +80,11 @@ DEBIAN_CHROMIUM = "/usr/bin/chromium"
 # Kept from the raw request: the page's identity and its status handling.
 _CARRIED_META = ("tiercrawl_url", "tiercrawl_tier", "handle_httpstatus_list")
 
-# Before the page's scripts: notes when each pending setTimeout is due, so that the wait
-# for late links also waits for the timers due within it (a widget added after 2 s).
-_TIMERS_JS = """(() => {
+# Before the page's scripts: no popups (window.open), and a note of when each pending
+# setTimeout is due, so that the wait for late links also waits for the timers due
+# within it (a widget added after 2 s).
+_PAGE_JS = """(() => {
+  window.open = () => null;
   const due = new Map();
   const set = window.setTimeout, clear = window.clearTimeout;
   window.__tiercrawlTimers = due;
@@ -327,6 +329,20 @@ async def settle(page: Page, cap_ms: float, quiet_ms: float) -> str:
     return url
 
 
+async def _close_popup(page: Page) -> None:
+    if await page.opener() is not None:
+        with suppress(PlaywrightError):
+            await page.close()
+
+
+async def _abort(route: Route) -> None:
+    await route.abort()
+
+
+async def _refuse(socket: WebSocketRoute) -> None:
+    await socket.close()
+
+
 class RenderMiddleware:
     """Downloader middleware: makes a render request a bounded scrapy-playwright request.
 
@@ -345,6 +361,7 @@ class RenderMiddleware:
         # request queued in a slot at once when one finishes (it counts a request as
         # transferring only once its task runs), and 15 renders were seen open at a time.
         self._open_renders = asyncio.Semaphore(config.concurrency)
+        self.request_filter = BrowserRequestFilter(config.blocked_resources, config.allowed_hosts)
         self._generation = 0
         self._assigned = 0
         self._pending: dict[str, int] = {}
@@ -397,8 +414,22 @@ class RenderMiddleware:
         return name
 
     async def _track_context(self, page: Page, request: scrapy.Request) -> None:
-        self._contexts.setdefault(request.meta["playwright_context"], page.context)
-        await page.add_init_script(_TIMERS_JS)
+        name = request.meta["playwright_context"]
+        context = page.context
+        # What scrapy-playwright's per-page request filter does not see: the pages a
+        # script or a click opens (closed at once, their requests filtered in the context),
+        # and WebSockets, which may only reach the allowed hosts.
+        if name not in self._contexts:
+            self._contexts[name] = context
+            context.on("page", _close_popup)
+            if self.request_filter.rules:
+                await context.route(self._refused, _abort)
+        await page.add_init_script(_PAGE_JS)
+        if self.request_filter.rules:
+            await page.route_web_socket(self._refused, _refuse)
+
+    def _refused(self, url: str) -> bool:
+        return not self.request_filter.allows(url)
 
     async def _finished(self, request: scrapy.Request) -> None:
         if RENDER_REASON not in request.meta:
