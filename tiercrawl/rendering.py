@@ -116,9 +116,22 @@ _QUIET_DOM_JS = """([quiet, cap]) => new Promise((resolve) => {
     const timerDue = [...timers.values()].some((at) => at <= start + cap);
     if ((now - last >= quiet && !timerDue) || now - start >= cap) {
       observer.disconnect();
+      flatten(document);
       const entry = performance.getEntriesByType("navigation")[0];
       resolve(entry ? entry.name : document.URL);
     } else { wait.call(window, tick, 50); }
+  };
+  // Shadow roots are no part of the page's HTML (page.content()), but Google sees their
+  // links: each open one is copied into its host, innermost first.
+  const flatten = (root) => {
+    for (const host of root.querySelectorAll("*")) {
+      if (!host.shadowRoot) continue;
+      flatten(host.shadowRoot);
+      const copy = document.createElement("div");
+      copy.setAttribute("data-tiercrawl-shadow-root", "");
+      copy.innerHTML = host.shadowRoot.innerHTML;
+      host.appendChild(copy);
+    }
   };
   wait.call(window, tick, 50);
 })"""

@@ -29,6 +29,7 @@ PAGES = {
     "timer": "inserted by a setTimeout 2 s after load, after the network and DOM went quiet",
     "subhang": "inserted at once; an async script and an iframe never finish loading",
     "pushstate": "inserted at once; the script then rewrites the URL with replaceState",
+    "shadow": "inserted into an open shadow root",
     "fetched": "inserted from a fetch() of /links.json",
     "shell": "an app shell: #root filled by /app.js",
     "swap": "inserted by a script that also removes a raw partner link",
