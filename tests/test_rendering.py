@@ -294,6 +294,9 @@ def test_always_renders_every_html_page_and_recycles_contexts(always: Crawl) -> 
     assert always.rendered() == {*PAGES, "product"} - {"hang", "stall", "jsnav"}, reasons
     assert always.page("static")["render_reason"] == "always"
     assert always.page("hang")["render_reason"] == "always; render failed: timeout"
+    # scrapy-playwright's warning of each failed render, without its traceback.
+    assert "Closing page due to failed request" in always.log
+    assert "Traceback" not in always.log
     # 19 renders, 3 per context: 7 contexts, the 6 full ones closed once their renders were
     # done; the last, with one render, by the handler at the end.
     assert always.stats["playwright/context_count"] == 7

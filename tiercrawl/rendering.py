@@ -247,6 +247,20 @@ class BrowserRequestFilter:
         return any(rule.allows(host) for rule in self.rules)
 
 
+class _WithoutTraceback(logging.Filter):
+    """scrapy-playwright logs every failed render with its traceback, at WARNING, so a
+    timed-out page printed one in ``tiercrawl crawl``: its message names the exception
+    already, and tiercrawl says what became of the page (``render_reason``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
+_WITHOUT_TRACEBACK = _WithoutTraceback()
+
+
 class LazyPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):
     """scrapy-playwright's download handler, with Playwright started on the first render.
 
@@ -260,6 +274,7 @@ class LazyPlaywrightDownloadHandler(ScrapyPlaywrightDownloadHandler):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         crawler.signals.disconnect(self._maybe_launch_in_thread, signals.engine_started)
+        logging.getLogger("scrapy-playwright").addFilter(_WITHOUT_TRACEBACK)
         self._driver_lock = asyncio.Lock()
         self._driver_started = False
 
