@@ -596,6 +596,32 @@ def test_the_heartbeat_outlives_a_store_outage(web: TestWeb, tmp_path: Path) -> 
     assert run["heartbeat_at"] > back
 
 
+def test_a_site_gets_no_more_requests_at_once_than_its_concurrency(
+    web: TestWeb, mongo_uri: str, tmp_path: Path
+) -> None:
+    # With AutoThrottle off (no delay), Scrapy 2.19 alone sent 10 of these at once.
+    with Site("127.0.0.15") as site:
+        paths = [f"/p{n}" for n in range(12)]
+        for path in paths:
+            site.add(path, web.page("blog/best-drills.html"), delay=0.5)
+        entries = "".join(
+            f"  - url: {site.url(path)}\n    target: {web.money.url('/drills/')}\n"
+            for path in paths
+        )
+        campaign = tmp_path / "busy-site.yaml"
+        campaign.write_text(
+            f"name: busy-site\nmoney_site: {web.money.base}/\ntier1:\n{entries}",
+            encoding="utf-8",
+        )
+        settings = {"CONCURRENT_REQUESTS_PER_DOMAIN": "4", "DOWNLOAD_DELAY": "0"}
+        result = scrapy_crawl(campaign, mongo_uri, settings=settings)
+        assert result.returncode == 0, result.stderr[-3000:]
+        arrivals = sorted(t for path in paths for t in site.hit_times[path])
+    # Each answer takes 0.5 s: requests that arrived within 0.45 s of each other overlapped.
+    assert len(arrivals) == 12
+    assert max(sum(0 <= t - u < 0.45 for u in arrivals) for t in arrivals) == 4
+
+
 def test_retries_wait_longer_each_time_or_as_long_as_the_server_asks(
     web: TestWeb, mongo_uri: str, tmp_path: Path
 ) -> None:

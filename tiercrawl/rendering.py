@@ -385,10 +385,6 @@ class RenderMiddleware:
     def __init__(self, crawler: Crawler, config: RenderConfig) -> None:
         self.crawler = crawler
         self.config = config
-        # The render slot's concurrency is not enough: Scrapy 2.19's downloader starts every
-        # request queued in a slot at once when one finishes (it counts a request as
-        # transferring only once its task runs), and 15 renders were seen open at a time.
-        self._open_renders = asyncio.Semaphore(config.concurrency)
         self.request_filter = BrowserRequestFilter(config.blocked_resources, config.allowed_hosts)
         self._generation = 0
         self._assigned = 0
@@ -402,10 +398,9 @@ class RenderMiddleware:
             raise NotConfigured  # rendering is off by setting: nothing to warn of
         return cls(crawler, config)
 
-    async def process_request(self, request: scrapy.Request) -> None:
+    def process_request(self, request: scrapy.Request) -> None:
         if RENDER_REASON not in request.meta:
             return
-        await self._open_renders.acquire()  # released when the render is done (`_finished`)
         config = self.config
         request.meta.update(
             {
@@ -462,7 +457,6 @@ class RenderMiddleware:
     async def _finished(self, request: scrapy.Request) -> None:
         if RENDER_REASON not in request.meta:
             return
-        self._open_renders.release()
         name = request.meta["playwright_context"]
         self._pending[name] -= 1
         current = f"tiercrawl-{self._generation}"

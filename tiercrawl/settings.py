@@ -89,6 +89,8 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
     "tiercrawl.compression.HttpCompressionMiddleware": 590,
     "tiercrawl.rendering.RenderMiddleware": 950,
+    # Last before the downloader: each slot kept to its concurrency (Scrapy 2.19 bursts).
+    "tiercrawl.slots.SlotConcurrencyMiddleware": 990,
 }
 # auto | always | never; `-a render=...` and `tiercrawl crawl --render` override it.
 TIERCRAWL_RENDER = "auto"
