@@ -255,6 +255,10 @@ def test_tier2_section_optional_and_null_anchor(tmp_path: Path) -> None:
         ),
         (MINIMAL + "brand: Acme\n", "c.yaml:6: brand: expected a list of terms, got a text"),
         (
+            "name: c\nmoney_site: https://acme.example/\ntier1: ''\n",
+            "c.yaml:3: tier1: expected a list of entries, got a text",
+        ),
+        (
             MINIMAL + "  -\n",
             "c.yaml:6: tier1[1]: expected an entry with url and target, got an empty value",
         ),

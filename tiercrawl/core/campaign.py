@@ -421,7 +421,7 @@ def _build(data: Any, report: _Report) -> Campaign:
     keywords = _text_list(data, "keywords", report)
     tier1 = _entries(data, 1, report)
     tier2 = _entries(data, 2, report)
-    if "tier1" in data and not data["tier1"]:
+    if "tier1" in data and data["tier1"] in (None, [], ()):  # other kinds: reported above
         report.add(("tier1",), "no entries: a campaign needs at least one tier-1 page")
     _cross_check(money_site, tier1, tier2, report)
     report.raise_if_any()
