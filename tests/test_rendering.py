@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,12 +12,19 @@ from typing import Any
 import pytest
 from scrapy.settings import Settings
 
-from tests.conftest import scrapy_crawl
+from tests.conftest import chromium_path, scrapy_crawl
 from tests.jssite import PAGES, JsWeb, require_browser
 from tiercrawl import settings as project_settings
 from tiercrawl.demo.webserver import Site
 from tiercrawl.exceptions import UsageError
-from tiercrawl.rendering import RENDER_SLOT, BrowserRequestFilter, RenderConfig, RenderingAddon
+from tiercrawl.rendering import (
+    RENDER_SLOT,
+    BrowserRequestFilter,
+    RenderConfig,
+    RenderCrashError,
+    RenderingAddon,
+    settle,
+)
 from tiercrawl.store import Store, open_store
 
 RENDER_SETTINGS = {
@@ -283,6 +292,37 @@ def test_popups_and_web_sockets_reach_no_host_beyond_the_allowed_ones(
     store.close()
     assert page is not None
     assert (page["rendered"], page["render_reason"]) == (True, "always")
+
+
+@pytest.mark.requires_browser
+def test_a_crashed_renderer_fails_the_wait_at_once() -> None:
+    from playwright.async_api import async_playwright
+
+    require_browser()
+
+    async def crash_while_settling() -> None:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(
+                executable_path=chromium_path(), args=list(project_settings.TIERCRAWL_BROWSER_ARGS)
+            )
+            try:
+                page = await browser.new_page()
+                # The DOM never goes quiet: the wait would last its whole 30 s cap.
+                await page.set_content(
+                    "<p id=x></p><script>setInterval(() => { x.textContent = Date.now(); }, 20)"
+                    "</script>"
+                )
+                cdp = await page.context.new_cdp_session(page)
+                waiting = asyncio.ensure_future(settle(page, 30_000, 500))
+                await asyncio.sleep(0.5)
+                with contextlib.suppress(Exception):  # the session dies with its page
+                    await asyncio.wait_for(cdp.send("Page.crash"), 2)
+                with pytest.raises(RenderCrashError):
+                    await asyncio.wait_for(waiting, 10)
+            finally:
+                await browser.close()
+
+    asyncio.run(crash_while_settling())
 
 
 # --- always / never --------------------------------------------------------------------

@@ -61,6 +61,7 @@ __all__ = [
     "RENDER_SLOT",
     "LazyPlaywrightDownloadHandler",
     "RenderConfig",
+    "RenderCrashError",
     "RenderMiddleware",
     "Renderer",
     "RenderingAddon",
@@ -332,6 +333,10 @@ class RenderingAddon:
         )
 
 
+class RenderCrashError(Exception):
+    """The browser's renderer of the page crashed (out of memory, killed)."""
+
+
 async def settle(page: Page, cap_ms: float, quiet_ms: float) -> str:
     """The wait for late links: network idle, then a quiet DOM and no timer due, within
     ``cap_ms`` in all; returns the URL of the document that was loaded.
@@ -341,8 +346,26 @@ async def settle(page: Page, cap_ms: float, quiet_ms: float) -> str:
     fires, or shortly after. A page that never goes idle (polling, beacons) is
     taken as it is at the cap; a page whose scripts hang the main thread fails
     with TimeoutError, so the render falls back to the raw page instead of
-    blocking the crawl.
+    blocking the crawl. A renderer that crashes fails it at once with
+    `RenderCrashError`: Playwright's calls on a crashed page never return.
     """
+    crashed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    def on_crash(_: Page) -> None:
+        if not crashed.done():
+            crashed.set_exception(RenderCrashError("the page crashed"))
+
+    page.once("crash", on_crash)
+    waiting = asyncio.ensure_future(_wait_for_late_links(page, cap_ms, quiet_ms))
+    await asyncio.wait({waiting, crashed}, return_when=asyncio.FIRST_COMPLETED)
+    if not waiting.done():
+        waiting.cancel()
+        return await crashed
+    crashed.cancel()
+    return await waiting
+
+
+async def _wait_for_late_links(page: Page, cap_ms: float, quiet_ms: float) -> str:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + cap_ms / 1000
     with suppress(PlaywrightTimeoutError):

@@ -25,6 +25,8 @@ The vocabulary (contract §3, ``pages.error``):
     before its end
 ``unsupported_scheme``
     no download handler for the URL's scheme
+``crash``
+    the browser's renderer crashed (a render failure only, in ``render_reason``)
 ``download_error``
     anything else
 
@@ -70,6 +72,7 @@ _BY_CLASS_NAME: dict[str, str] = {
     "RequestTransmissionFailed": "connection",
     "PotentialDataLoss": "data_loss",
     "TruncatedBodyError": "data_loss",  # tiercrawl.compression: a compressed stream cut short
+    "RenderCrashError": "crash",  # tiercrawl.rendering: the browser's renderer crashed
     "SchemeNotSupported": "unsupported_scheme",
 }
 
@@ -98,6 +101,7 @@ _BY_MESSAGE: tuple[tuple[str, tuple[str, ...]], ...] = (
         "connection",
         ("err_connection_", "err_empty_response", "connection refused", "connection lost"),
     ),
+    ("crash", ("page crashed", "target crashed")),
 )
 
 _TLS_MESSAGES = dict(_BY_MESSAGE)["tls"]
