@@ -184,6 +184,11 @@ class RenderConfig:
         config._check()
         return config
 
+    def request_filter(self) -> BrowserRequestFilter:
+        """What the browser may not fetch: scrapy-playwright's per-page filter, and
+        tiercrawl's for what that one misses (`RenderMiddleware`)."""
+        return BrowserRequestFilter(self.blocked_resources, self.allowed_hosts)
+
     def _check(self) -> None:
         for name, value in (
             ("TIERCRAWL_RENDER_CONCURRENCY", self.concurrency),
@@ -318,9 +323,7 @@ class RenderingAddon:
             "PLAYWRIGHT_LAUNCH_OPTIONS": launch,
             "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": config.timeout * 1000,
             "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": config.concurrency,
-            "PLAYWRIGHT_ABORT_REQUEST": BrowserRequestFilter(
-                config.blocked_resources, config.allowed_hosts
-            ),
+            "PLAYWRIGHT_ABORT_REQUEST": config.request_filter(),
         }
         for name, value in values.items():
             settings.set(name, value, priority="addon")
@@ -408,7 +411,7 @@ class RenderMiddleware:
     def __init__(self, crawler: Crawler, config: RenderConfig) -> None:
         self.crawler = crawler
         self.config = config
-        self.request_filter = BrowserRequestFilter(config.blocked_resources, config.allowed_hosts)
+        self.request_filter = config.request_filter()
         self._generation = 0
         self._assigned = 0
         self._pending: dict[str, int] = {}

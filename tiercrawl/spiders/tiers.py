@@ -176,13 +176,15 @@ class TiersSpider(scrapy.Spider):
         }
         content_type = (item.headers.get("content-type") or [""])[0]
         item.content_type = content_type.split(";")[0].strip().lower() or None
-        if 200 <= response.status < 300 and not response.body.strip():
+        body = response.body
+        # isspace() stops at the first other byte: strip() would copy every page's body.
+        if 200 <= response.status < 300 and (not body or body.isspace()):
             # A blank answer (204, an empty 200: a server glitch as often as not) shows
             # no page, so it proves no link missing.
             item.error = "empty"
         elif isinstance(response, TextResponse) and _is_html(item.content_type, response):
             item.html = response.text
-        elif response.body:
+        elif body:
             item.error = "not_html"
         self.crawler.stats.inc_value(f"tiercrawl/status/{response.status}")
         return item
