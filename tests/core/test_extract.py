@@ -10,6 +10,9 @@ import pytest
 
 from tiercrawl.core.extract import MAIN_TEXT_LIMIT, extract_page
 
+# Each test runs with both walks: the compiled one and the Python one eggs use.
+pytestmark = pytest.mark.usefixtures("each_walk")
+
 PAGES = Path(__file__).parent.parent / "data" / "pages"
 # The URL each golden page is read as (its final URL).
 PAGE_URLS = {

@@ -7,6 +7,9 @@ import pytest
 from tiercrawl.core.extract import extract_page
 from tiercrawl.core.regions import marker_of
 
+# Each test runs with both walks: the compiled one and the Python one eggs use.
+pytestmark = pytest.mark.usefixtures("each_walk")
+
 PROSE = (
     "This is a long paragraph of running text, written to look like an article, with commas, "
     "clauses and enough words that it scores as the main content of the page. "

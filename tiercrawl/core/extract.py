@@ -16,16 +16,15 @@ from lxml import etree
 from w3lib.encoding import resolve_encoding
 
 from tiercrawl.core.indexability import robots_tokens
-from tiercrawl.core.regions import (
-    TAG_MARKERS,
-    Block,
-    Regions,
-    find_content,
-    marker_of,
-    word_set,
-)
+from tiercrawl.core.regions import Block, Regions, find_content
 from tiercrawl.core.text import fold
-from tiercrawl.core.urls import registered_domain, resolve, resolve_link
+from tiercrawl.core.urls import registered_domain, resolve
+from tiercrawl.core.walk import PARAGRAPHS, LinkSpan
+
+try:
+    from tiercrawl.core._walk import walk
+except ImportError:  # not compiled: installed without a C compiler, or from a Scrapyd egg
+    from tiercrawl.core.walk import walk
 
 __all__ = ["LinkFacts", "PageFacts", "decode_html", "extract_page"]
 
@@ -71,26 +70,6 @@ class PageFacts:
     truncated: bool = False
 
 
-# Text inside these never shows: left out of anchors, context and counts.
-_SKIP = frozenset({"script", "style", "template", "head", "title", "meta", "link", "svg", "math"})
-# Elements that break the text flow: a space separates their text from the neighbours'.
-_BREAKS = word_set(
-    "address article aside blockquote body br center dd details dialog div dl dt fieldset "
-    "figcaption figure footer form h1 h2 h3 h4 h5 h6 header hr li main nav ol option p pre "
-    "section summary table tbody td tfoot th thead tr ul img button select textarea"
-)
-# Elements whose text forms a paragraph for content scoring and a context for links.
-_PARAGRAPHS = word_set(
-    "address article aside blockquote body center dd details div dl dt fieldset figcaption "
-    "figure footer form h1 h2 h3 h4 h5 h6 header li main nav ol p pre section summary table "
-    "td th ul"
-)
-# Matched against the lower-cased style without whitespace; a value ends at ";", "!" or the end.
-_HIDDEN_STYLE = re.compile(
-    r"(?:^|;)(?:display:none|visibility:(?:hidden|collapse)|font-size:0+(?:\.0+)?[a-z%]*"
-    r"|opacity:(?:0+(?:\.0+)?|\.0+)%?|(?:left|top|right|text-indent|margin-left|margin-top):-\d{3,}[a-z%]*)"
-    r"(?=[;!]|$)"
-)
 _META_CHARSET = re.compile(
     rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_:.-]+)""", re.IGNORECASE
 )
@@ -129,181 +108,6 @@ def decode_html(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def _is_hidden(attrs: dict[str, str]) -> bool:
-    if "hidden" in attrs or attrs.get("aria-hidden", "").strip().lower() == "true":
-        return True
-    style = attrs.get("style")
-    if not style:
-        return False
-    return _HIDDEN_STYLE.search("".join(style.lower().split())) is not None
-
-
-@dataclass(eq=False, slots=True)
-class _Link:
-    attrs: dict[str, str]  # the element's attributes
-    block: Block
-    href: str
-    url: str
-    domain: str
-    hidden: bool
-    start: int
-    end: int = 0
-    alts: list[str] = field(default_factory=list)
-
-
-# Skipped with their subtree; ``template`` is walked (as hidden) for its blocks.
-_SKIP_SUBTREE = _SKIP - {"template"}
-_LINK_TAGS = frozenset({"a", "area"})
-_NO_MARKER = (None, 0)
-
-
-class _Walk:
-    """The single pass over the tree: folded text, blocks and links in document order."""
-
-    def __init__(self) -> None:
-        self.chunks: list[str] = []
-        self.words = 0
-        self.blocks: list[Block] = []
-        self.links: list[_Link] = []
-
-    def run(self, root: etree._Element, base_url: str) -> Block:
-        """Walk ``root``; return the block of the document element.
-
-        One loop with everything inlined: this runs for every element and text
-        node of every crawled page. Text nodes are folded (whitespace runs to one
-        space) into ``chunks``; ``pos`` is the length of the text so far and
-        ``space`` whether it ends in a space (or is empty). Hidden prose stays
-        out of the text; a hidden link's own text is kept for its anchor, and
-        text hidden inside a visible link is left out of it.
-        """
-        chunks = self.chunks
-        append = chunks.append
-        blocks = self.blocks
-        links = self.links
-        skip_subtree = _SKIP_SUBTREE
-        paragraphs = _PARAGRAPHS
-        breaks = _BREAKS
-        link_tags = _LINK_TAGS
-        pos = 0
-        space = True
-        words = 0
-        top = Block("html", None)
-        # The open element: its block, nearest paragraph block, hidden, open link.
-        block, para, hidden, link = top, top, False, None
-        # The same for each enclosing element; own: whether the element has a block.
-        stack: list[tuple[Block, Block, bool, _Link | None, bool]] = []
-        walker = etree.iterwalk(root, events=("start", "end"))
-        for event, el in walker:
-            tag = el.tag
-            if tag.__class__ is not str:
-                continue
-            if event == "start":
-                if tag in skip_subtree:
-                    walker.skip_subtree()
-                    stack.append((block, para, hidden, link, False))
-                    hidden = True
-                    continue
-                stack.append((block, para, hidden, link, True))
-                parent = block
-                items = el.items()
-                if items:
-                    attrs = dict(items)
-                    if not hidden:
-                        hidden = tag == "template" or (
-                            ("hidden" in attrs or "aria-hidden" in attrs or "style" in attrs)
-                            and _is_hidden(attrs)
-                        )
-                    role = attrs.get("role")
-                    if role is not None or "id" in attrs or "class" in attrs:
-                        id_class = (attrs.get("id") or "") + " " + (attrs.get("class") or "")
-                        marker, weight = marker_of(tag, role, id_class.strip())
-                    else:
-                        marker, weight = TAG_MARKERS.get(tag, _NO_MARKER)
-                else:
-                    attrs = None
-                    hidden = hidden or tag == "template"
-                    marker, weight = TAG_MARKERS.get(tag, _NO_MARKER)
-                block = Block(tag, parent, marker, weight, pos)
-                blocks.append(block)
-                if tag in paragraphs:
-                    para = block
-                if tag in breaks and not space:
-                    append(" ")
-                    pos += 1
-                    space = True
-                if attrs is not None and tag in link_tags and "href" in attrs:
-                    href = attrs["href"]
-                    resolved = resolve_link(href, base_url)
-                    if resolved is not None:
-                        link = _Link(attrs, block, href, resolved[0], resolved[1], hidden, pos)
-                        links.append(link)
-                elif tag == "img" and link is not None:
-                    link.alts.append(attrs.get("alt") or "" if attrs is not None else "")
-                text = el.text
-            else:
-                enclosing = stack.pop()
-                if enclosing[4]:
-                    if tag in breaks and not space:
-                        append(" ")
-                        pos += 1
-                        space = True
-                    block.end = pos
-                    if link is not None and link.block is block:
-                        link.end = pos
-                    parent = enclosing[0]  # block.parent
-                    parent.text += block.text
-                    parent.link += block.link
-                block, para, hidden, link, _ = enclosing
-                if not stack:
-                    break
-                text = el.tail
-            # The text node just reached: el.text at a start, el.tail at an end.
-            if not text or (hidden and (link is None or not link.hidden)):
-                continue
-            if text.isprintable() and "  " not in text:
-                # No whitespace but single spaces (every other kind is unprintable),
-                # the common case in prose: nothing to fold.
-                folded = text.strip(" ")
-                count = folded.count(" ") + 1 if folded else 0
-            else:
-                split = text.split()  # str.split beats a regex by far on long text
-                folded = " ".join(split)
-                count = len(split)
-                if not folded.isprintable():
-                    # Control characters (ESC, BEL, C1) show nothing: out.
-                    folded = fold(folded)
-                    count = folded.count(" ") + 1 if folded else 0
-            if not folded:
-                if not space:
-                    append(" ")
-                    pos += 1
-                    space = True
-                continue
-            size = len(folded)
-            if not space and text[0].isspace():
-                append(" ")
-                pos += 1
-            append(folded)
-            pos += size
-            space = text[-1].isspace()
-            if space:
-                append(" ")
-                pos += 1
-            if hidden:
-                continue
-            words += count
-            if link is not None:
-                para.own_link += size
-                block.link += size
-            else:
-                para.own_text += size
-                para.commas += folded.count(",") + folded.count("\uff0c") + folded.count("\u3001")
-                block.text += size
-        self.words = words
-        top.end = pos
-        return top
-
-
 def _context(text: str, block: Block, start: int, end: int, limit: int) -> str:
     """About ``limit`` characters of ``block``'s text centred on ``text[start:end]``."""
     lo, hi = block.start, block.end
@@ -331,7 +135,7 @@ def _context_block(block: Block, length: int) -> Block:
     """
     node: Block | None = block
     while node is not None:
-        if node.tag in _PARAGRAPHS and node.end - node.start > length + 1:
+        if node.tag in PARAGRAPHS and node.end - node.start > length + 1:
             return node
         if node.parent is None or (node.marker is not None and node is not block):
             return node
@@ -390,7 +194,7 @@ def _fold_if_blanked(part: str, source: str, text: str) -> str:
     return part if source is text else " ".join(part.split())
 
 
-def _without_hidden_links(text: str, links: list[_Link]) -> str:
+def _without_hidden_links(text: str, links: list[LinkSpan]) -> str:
     """``text`` with the anchors of hidden links blanked out, every position kept.
 
     A hidden link's text is kept in ``text`` for its own anchor, but it is no
@@ -435,21 +239,19 @@ def extract_page(html: str | bytes, url: str, *, context_chars: int = 300) -> Pa
     if root is None:
         return PageFacts(None, None, 0, [], None, url, "", 0, [])
     title, lang, robots, canonical, base_url = _head_facts(root, url)
-    walk = _Walk()
-    top = walk.run(root, base_url)
-    text = "".join(walk.chunks)
-    visible = _without_hidden_links(text, walk.links)
-    content = find_content(walk.blocks)
+    text, words, blocks, spans, top = walk(root, base_url)
+    visible = _without_hidden_links(text, spans)
+    content = find_content(blocks)
     regions = Regions(content)
     page_domain = registered_domain(url)
     links = [
         _link_facts(link, text, visible, position, page_domain, regions, context_chars)
-        for position, link in enumerate(walk.links)
+        for position, link in enumerate(spans)
     ]
     return PageFacts(
         title=title,
         lang=lang,
-        word_count=walk.words,
+        word_count=words,
         meta_robots=robots,
         canonical=canonical,
         base_url=base_url,
@@ -461,7 +263,7 @@ def extract_page(html: str | bytes, url: str, *, context_chars: int = 300) -> Pa
 
 
 def _link_facts(
-    link: _Link,
+    link: LinkSpan,
     text: str,
     visible: str,
     position: int,
