@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tiercrawl.store import Store, open_store
-from tiercrawl.store.mongo import link_id
+from tiercrawl.store.mongo import link_id, link_ids
 from tiercrawl.testing import link_document
 
 PAGE = "https://blog.example.org/best-drills"
@@ -61,6 +61,26 @@ def test_link_id_is_16_bytes_and_the_same_for_the_same_link() -> None:
     assert isinstance(first, bytes)
     assert len(first) == 16
     assert link_id("run-1", PAGE, 7) == first
+
+
+def test_link_ids_stay_those_of_stored_runs() -> None:
+    """Stored links are read back and deleted by their id: a version that computed
+    them differently would lose every run stored before it."""
+    assert link_id("run-1", "https://blog.example/post", 3).hex() == (
+        "3fb9b15ee5f4199ef464f7f59ef91383"
+    )
+    assert list(link_ids("run-1", PAGE, range(3))) == [link_id("run-1", PAGE, n) for n in range(3)]
+
+
+def test_a_batch_of_several_pages_keys_each_link_by_its_own_page(store: Store) -> None:
+    batch = [_link("run-1", PAGE, 0), _link("run-1", PAGE, 1), _link("run-1", OTHER_PAGE, 0)]
+    assert store.insert_links(batch) == 3
+    stored = {(doc["source_url"], doc["position"]): doc["_id"] for doc in store.links.find()}
+    assert stored == {
+        (PAGE, 0): link_id("run-1", PAGE, 0),
+        (PAGE, 1): link_id("run-1", PAGE, 1),
+        (OTHER_PAGE, 0): link_id("run-1", OTHER_PAGE, 0),
+    }
 
 
 @pytest.mark.parametrize(

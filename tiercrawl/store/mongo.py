@@ -13,6 +13,7 @@ import hashlib
 import os
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,15 @@ from tiercrawl.core.urls import hide_credentials
 from tiercrawl.exceptions import StoreError
 from tiercrawl.store.embedded import embedded_uri
 
-__all__ = ["COLLECTIONS", "Store", "link_id", "open_store", "store_failure", "write_failure"]
+__all__ = [
+    "COLLECTIONS",
+    "Store",
+    "link_id",
+    "link_ids",
+    "open_store",
+    "store_failure",
+    "write_failure",
+]
 
 COLLECTIONS = (
     "runs",
@@ -98,9 +107,18 @@ def link_id(run_id: str, source_url: str, position: int) -> bytes:
     The unique ``_id`` index then rejects a re-sent link, as a unique
     (run_id, source_url, position) index did, at no extra cost.
     """
+    return next(link_ids(run_id, source_url, (position,)))
+
+
+def link_ids(run_id: str, source_url: str, positions: Iterable[int]) -> Iterator[bytes]:
+    """`link_id` of each of ``positions`` on one page: the page's part is hashed once."""
     # Length prefixes: no run id or URL can make two different links' keys equal.
-    key = f"{len(run_id)}:{run_id}{len(source_url)}:{source_url}{position}"
-    return hashlib.blake2b(key.encode(), digest_size=16).digest()
+    page = f"{len(run_id)}:{run_id}{len(source_url)}:{source_url}"
+    hashed = hashlib.blake2b(page.encode(), digest_size=16)
+    for position in positions:
+        key = hashed.copy()
+        key.update(str(position).encode())
+        yield key.digest()
 
 
 def _duplicates(exc: BulkWriteError) -> list[int]:
@@ -225,10 +243,12 @@ class Store:
         Each is stored with its `link_id` as ``_id``, so a retried shard or a
         re-sent batch never duplicates a link. Returns how many were new.
         """
-        batch = [
-            {**doc, "_id": link_id(doc["run_id"], doc["source_url"], doc["position"])}
-            for doc in docs
-        ]
+        batch = []
+        # A batch holds whole pages, their links one after the other.
+        for (run_id, source_url), page in groupby(docs, itemgetter("run_id", "source_url")):
+            links = list(page)
+            ids = link_ids(run_id, source_url, [link["position"] for link in links])
+            batch += [{**link, "_id": id_} for link, id_ in zip(links, ids)]
         if not batch:
             return 0
         try:
@@ -269,9 +289,9 @@ class Store:
     @staticmethod
     def _link_ids(run_id: str, link_counts: Mapping[str, int]) -> Iterator[list[bytes]]:
         ids = (
-            link_id(run_id, url, position)
+            id_
             for url, count in link_counts.items()
-            for position in range(count)
+            for id_ in link_ids(run_id, url, range(count))
         )
         return batches(ids, _IDS_PER_QUERY)
 
