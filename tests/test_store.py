@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pymongo.errors import BulkWriteError, DocumentTooLarge
 
 from tiercrawl.store import Store, open_store
-from tiercrawl.store.mongo import link_id, link_ids
+from tiercrawl.store.mongo import _insert, link_id, link_ids
 from tiercrawl.testing import link_document
 
 PAGE = "https://blog.example.org/best-drills"
@@ -38,6 +39,31 @@ def test_a_batch_overlapping_a_stored_one_inserts_only_its_new_links(store: Stor
     assert store.insert_links(overlapping) == 2
     stored = store.links.find({"run_id": "run-1", "source_url": PAGE}).sort("position", 1)
     assert [doc["position"] for doc in stored] == [0, 1, 2, 3, 4]
+
+
+def test_a_batch_over_what_one_command_may_hold_is_written_whole(store: Store) -> None:
+    # 60 links of 300 KB: 18 MB, over the 16 MB of one insert command.
+    batch = [{**_link("run-1", PAGE, n), "context": "x" * 300_000} for n in range(60)]
+    assert store.insert_links(batch) == 60
+    assert store.insert_links(batch) == 0
+    assert store.links.count_documents({}) == 60
+
+
+def test_a_link_over_the_document_limit_is_refused(store: Store) -> None:
+    # pymongo refuses it before sending (DocumentTooLarge), or the server does: the
+    # sink then writes its page apart, as store_refused (tests/test_pipelines.py).
+    with pytest.raises((DocumentTooLarge, BulkWriteError)):
+        store.insert_links([{**_link("run-1", PAGE, 0), "context": "x" * 17_000_000}])
+    assert store.links.count_documents({}) == 0
+
+
+def test_an_insert_the_store_refuses_raises_as_insert_many_would(store: Store) -> None:
+    refused = {"_id": {"$x": 1}}  # no $-prefixed field inside an _id
+    with pytest.raises(BulkWriteError) as raised:
+        _insert(store.links, [{"_id": 1}, refused])
+    assert raised.value.details["nInserted"] == 1
+    assert [error["index"] for error in raised.value.details["writeErrors"]] == [1]
+    assert store.links.count_documents({}) == 1
 
 
 def test_the_same_position_in_two_runs_or_on_two_pages_is_two_links(store: Store) -> None:
