@@ -6,6 +6,7 @@ Usage::
     .venv/bin/python bench/extract_speed.py --save bench/out/extract-before.json
     .venv/bin/python bench/extract_speed.py --compare bench/out/extract-before.json
     .venv/bin/python bench/extract_speed.py --against old_extract --path /tmp/old
+    .venv/bin/python bench/extract_speed.py --python-walk
 
 Two inputs: (a) the labelled corpus pages (``placement-dev``, real pages, median
 88 KB), decompressed before timing; (b) one generated article-like page of the
@@ -16,7 +17,10 @@ mean and median; for the generated page, the best mean over ``--loops`` calls.
 
 ``--against MODULE`` times a second ``extract_page`` (for instance the previous
 version, copied out of git) in the same run, interleaved, and prints the ratio;
-``--compare FILE`` prints the figures next to ones saved earlier with ``--save``.
+``--compare FILE`` prints the figures next to ones saved earlier with ``--save``;
+``--python-walk`` times the extraction with the Python walk alongside the compiled
+one (``tiercrawl.core.walk`` and ``_walk``), after checking that every page gives
+the same facts with both.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +86,29 @@ def _time_generated(extracts: list[Extract], html: str, repeats: int, loops: int
     return best
 
 
+def _with_python_walk(extract_page: Extract) -> Extract:
+    """``extract_page`` with the Python walk in place of the compiled one."""
+    from tiercrawl.core import extract, walk
+
+    def extract_with_python_walk(html: str | bytes, url: str) -> Any:
+        compiled = extract.walk
+        extract.walk = walk.walk
+        try:
+            return extract_page(html, url)
+        finally:
+            extract.walk = compiled
+
+    return extract_with_python_walk
+
+
+def _check_same(extracts: list[Extract], pages: list[tuple[bytes, str]]) -> None:
+    for html, url in pages:
+        first, *others = (asdict(extract(html, url)) for extract in extracts)
+        if any(other != first for other in others):
+            raise SystemExit(f"the extractions differ on {url}")
+    print(f"same facts from both on all {len(pages)} pages")
+
+
 def _figures(corpus: dict[str, float], generated: float) -> dict[str, float]:
     return {
         "corpus_mean_ms": round(corpus["mean"], 3),
@@ -99,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compare", type=Path, help="print against figures saved with --save")
     parser.add_argument("--against", help="a module with another extract_page, timed alongside")
     parser.add_argument("--path", action="append", default=[], help="added to sys.path")
+    parser.add_argument(
+        "--python-walk", action="store_true", help="time the Python walk alongside, same run"
+    )
     args = parser.parse_args(argv)
     sys.path[:0] = args.path
 
@@ -109,10 +140,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.against:
         extracts.insert(0, importlib.import_module(args.against).extract_page)
         names.insert(0, args.against)
+    elif args.python_walk:
+        extracts.insert(0, _with_python_walk(extract_page))
+        names.insert(0, "python walk")
     html = generated_page()
     facts = extract_page(html, PAGE_URL)
     print(f"generated page: {len(html.encode()) / 1000:.1f} KB, {len(facts.links)} links")
     pages = corpus_pages(args.corpus, args.limit)
+    if args.python_walk:
+        _check_same(extracts, [*pages, (html.encode(), PAGE_URL)])
     corpus = _time_corpus(extracts, pages, args.repeats)
     generated = _time_generated(extracts, html, args.repeats, args.loops)
     results = {n: _figures(c, g) for n, c, g in zip(names, corpus, generated, strict=True)}
