@@ -349,9 +349,7 @@ def walk(_Element root_element, str base_url):
         if text_obj:
             frame = &stack.frames[stack.size - 1]
             # Hidden text is left out, but for a hidden link's own text (its anchor).
-            if frame.hidden and (frame.link is NULL or not (<object>frame.link).hidden):
-                pass
-            else:
+            if not frame.hidden or (frame.link is not NULL and (<object>frame.link).hidden):
                 folded = _fold(text_obj, &scan)
                 if not folded:
                     if not space:

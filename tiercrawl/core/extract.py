@@ -3,7 +3,8 @@
 ``extract_page(html, url)`` gives the page's metadata (title, lang, meta
 robots, canonical, word count, main text) and every http(s) link with the
 facts the contract's ``links`` documents carry. Pure: no Scrapy, no network.
-Region classification lives in ``tiercrawl.core.regions``.
+The tree walk lives in ``tiercrawl.core.walk`` (and, compiled, in
+``tiercrawl/core/_walk.pyx``), region classification in ``tiercrawl.core.regions``.
 """
 
 from __future__ import annotations

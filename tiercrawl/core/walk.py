@@ -19,10 +19,19 @@ from tiercrawl.core.regions import TAG_MARKERS, Block, marker_of, word_set
 from tiercrawl.core.text import fold
 from tiercrawl.core.urls import resolve_link
 
-__all__ = ["PARAGRAPHS", "LinkSpan", "Walk", "walk"]
+__all__ = [
+    "BREAKS",
+    "LINK_TAGS",
+    "PARAGRAPHS",
+    "SKIP_SUBTREE",
+    "LinkSpan",
+    "Walk",
+    "is_hidden",
+    "walk",
+]
 
 # Text inside these never shows: left out of anchors, context and counts.
-SKIP = frozenset({"script", "style", "template", "head", "title", "meta", "link", "svg", "math"})
+_SKIP = frozenset({"script", "style", "template", "head", "title", "meta", "link", "svg", "math"})
 # Elements that break the text flow: a space separates their text from the neighbours'.
 BREAKS = word_set(
     "address article aside blockquote body br center dd details dialog div dl dt fieldset "
@@ -68,7 +77,7 @@ class LinkSpan:
 
 
 # Skipped with their subtree; ``template`` is walked (as hidden) for its blocks.
-SKIP_SUBTREE = SKIP - {"template"}
+SKIP_SUBTREE = _SKIP - {"template"}
 LINK_TAGS = frozenset({"a", "area"})
 _NO_MARKER = (None, 0)
 
