@@ -113,6 +113,7 @@ def test_run_document(crawl: tuple[Store, str]) -> None:
     assert run["heartbeat_interval"] == 60.0
     assert run["stats"]["tiercrawl/pages"] == 26
     assert run["stats"]["item_scraped_count"] == 26  # one item per page, not per link
+    assert run["stats"]["tiercrawl/extract/compiled_walk"] == 1
     # Links are written in batches, not one round trip per link.
     assert run["stats"]["tiercrawl/store/links_written"] == 30
     assert run["stats"]["tiercrawl/store/batches"] == 1

@@ -18,7 +18,7 @@ from bson.errors import InvalidDocument
 from itemadapter import ItemAdapter
 from pymongo.errors import ConnectionFailure, PyMongoError
 
-from tiercrawl.core.extract import extract_page
+from tiercrawl.core.extract import COMPILED_WALK, extract_page
 from tiercrawl.core.indexability import assess, page_nofollow, x_robots_tokens
 from tiercrawl.core.matching import links_to_domains, looks_like_challenge, target_domains
 from tiercrawl.core.render import mark_rendered_only
@@ -66,6 +66,16 @@ class ExtractPipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
         return cls(crawler)
+
+    def open_spider(self) -> None:
+        # Kept in the run's stats: a figure of CPU per page means little without it.
+        assert self.crawler.stats is not None
+        self.crawler.stats.set_value("tiercrawl/extract/compiled_walk", int(COMPILED_WALK))
+        if not COMPILED_WALK:
+            logger.info(
+                "extracting with the Python walk (tiercrawl.core._walk is not built here): "
+                "the same facts for more CPU, see docs/extraction.md"
+            )
 
     def process_item(self, item: Any) -> Any:
         adapter = ItemAdapter(item)

@@ -24,10 +24,14 @@ from tiercrawl.core.walk import PARAGRAPHS, LinkSpan
 
 try:
     from tiercrawl.core._walk import walk
+
+    COMPILED_WALK = True
 except ImportError:  # not compiled: installed without a C compiler, or from a Scrapyd egg
     from tiercrawl.core.walk import walk
 
-__all__ = ["LinkFacts", "PageFacts", "decode_html", "extract_page"]
+    COMPILED_WALK = False
+
+__all__ = ["COMPILED_WALK", "LinkFacts", "PageFacts", "decode_html", "extract_page"]
 
 MAIN_TEXT_LIMIT = 20000
 
