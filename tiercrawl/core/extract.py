@@ -26,7 +26,9 @@ try:
     from tiercrawl.core._walk import walk
 
     COMPILED_WALK = True
-except ImportError:  # not compiled: installed without a C compiler, or from a Scrapyd egg
+# Not compiled (installed without a C compiler, or from a Scrapyd egg), or compiled against
+# an lxml whose element type differs from the one installed (ValueError, from Cython's check).
+except (ImportError, ValueError):
     from tiercrawl.core.walk import walk
 
     COMPILED_WALK = False
