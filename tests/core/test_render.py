@@ -233,6 +233,7 @@ def test_site_memory_learns_only_when_rendering_revealed_links() -> None:
     [
         (200, "<p>text</p><SCRIPT src=a.js></SCRIPT>", True),
         (200, "<script>x()</script>", True),
+        (200, "<p>text</p><SCRIPT\tsrc=app.js></SCRIPT>", True),
         (200, "<p>no scripts, only <scripted> words</p>", False),
         (200, "<body ONLOAD='go()'><p>text</p></body>", True),
         (200, '<svg onload = "go()"></svg>', True),

