@@ -299,21 +299,23 @@ def _link_facts(
     context = _fold_if_blanked(
         _context(around, block, link.start, link.end, context_chars), around, text
     )
+    region = regions.classify(
+        link.block, has_text=has_text, in_page=link.href.lstrip().startswith("#")
+    )
+    # In field order, not by keyword: fourteen keywords cost 1.2 µs a link.
     return LinkFacts(
-        href=link.href,
-        url=link.url,
-        domain=domain,
-        anchor_text=anchor,
-        anchor_kind=kind,
-        rel=rel,
-        nofollow="nofollow" in rel,
-        sponsored="sponsored" in rel,
-        ugc="ugc" in rel,
-        region=regions.classify(
-            link.block, has_text=has_text, in_page=link.href.lstrip().startswith("#")
-        ),
-        position=position,
-        context=context or anchor,
-        hidden=link.hidden,
-        external=domain != page_domain,
+        link.href,
+        link.url,
+        domain,
+        anchor,  # anchor_text
+        kind,  # anchor_kind
+        rel,
+        "nofollow" in rel,
+        "sponsored" in rel,
+        "ugc" in rel,
+        region,
+        position,
+        context or anchor,
+        link.hidden,
+        domain != page_domain,  # external
     )
