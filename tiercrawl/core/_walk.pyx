@@ -22,7 +22,7 @@ from libc.string cimport strcmp, strlen
 from lxml.includes cimport tree
 from lxml.includes.etreepublic cimport _Element, import_lxml__etree
 
-from tiercrawl.core.regions import TAG_MARKERS, Block, marker_of
+from tiercrawl.core.regions import MIN_PARAGRAPH, TAG_MARKERS, Block, marker_of
 from tiercrawl.core.text import fold
 from tiercrawl.core.urls import resolve_link
 from tiercrawl.core.walk import BREAKS, LINK_TAGS, PARAGRAPHS, SKIP_SUBTREE, LinkSpan, Walk, is_hidden
@@ -30,6 +30,7 @@ from tiercrawl.core.walk import BREAKS, LINK_TAGS, PARAGRAPHS, SKIP_SUBTREE, Lin
 import_lxml__etree()
 
 cdef tuple _NO_MARKER = (None, 0)
+cdef Py_ssize_t _MIN_PARAGRAPH = MIN_PARAGRAPH
 
 # Per tag name: what the walk does with it.
 cdef enum:
@@ -59,7 +60,7 @@ cdef struct Frame:
     bint hidden
     PyObject* link       # borrowed: `links` holds it; the open link, or NULL
     int link_frame       # the frame that opened `link`
-    Py_ssize_t text, link_chars, own_text, own_link, commas
+    Py_ssize_t text, link_chars, own_text, own_link, commas, good
 
 
 cdef struct Scan:
@@ -246,7 +247,7 @@ def walk(_Element root_element, str base_url):
     frame.hidden = False
     frame.link = NULL
     frame.link_frame = -1
-    frame.text = frame.link_chars = frame.own_text = frame.own_link = frame.commas = 0
+    frame.text = frame.link_chars = frame.own_text = frame.own_link = frame.commas = frame.good = 0
     while True:
         if entering:
             tag = _name(<const char*>node.name, node.ns)
@@ -255,7 +256,7 @@ def walk(_Element root_element, str base_url):
             outer = &stack.frames[stack.size - 2]  # after the push, which may move the frames
             frame[0] = outer[0]
             frame.flags = flags
-            frame.text = frame.link_chars = frame.own_text = frame.own_link = frame.commas = 0
+            frame.text = frame.link_chars = frame.own_text = frame.own_link = frame.commas = frame.good = 0
             if flags & SKIP:
                 frame.block = NULL
                 frame.hidden = True
@@ -340,6 +341,11 @@ def walk(_Element root_element, str base_url):
                     block.own_link = frame.own_link
                 if frame.commas:
                     block.commas = frame.commas
+                if frame.own_text >= _MIN_PARAGRAPH and frame.own_link < frame.own_text:
+                    frame.good += frame.own_text
+                if frame.good:
+                    block.good = frame.good
+                    outer.good += frame.good
                 if frame.link is not NULL and frame.link_frame == stack.size - 1:
                     (<object>frame.link).end = pos
             stack.size -= 1
@@ -398,4 +404,5 @@ def walk(_Element root_element, str base_url):
     top.end = pos
     top.text, top.link = frame.text, frame.link_chars
     top.own_text, top.own_link, top.commas = frame.own_text, frame.own_link, frame.commas
+    top.good = frame.good
     return Walk("".join(chunks), words, blocks, links, top)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 __all__ = [
+    "MIN_PARAGRAPH",
     "REGIONS",
     "TAG_MARKERS",
     "Block",
@@ -159,6 +160,9 @@ class Block:
     own_text: int = 0  # non-link characters whose nearest block ancestor is this one
     own_link: int = 0
     commas: int = 0
+    # Characters of the text-rich paragraphs in the subtree (own text of at least
+    # MIN_PARAGRAPH characters, more than its link text): how the content area grows.
+    good: int = 0
     score: float = 0.0
 
     @property
@@ -189,7 +193,7 @@ _TAG_WEIGHT = {
     "h5": -5,
     "h6": -5,
 }
-_MIN_PARAGRAPH = 25
+MIN_PARAGRAPH = 25
 _ANCESTOR_SHARE = (1.0, 0.5, 1 / 6)
 
 
@@ -207,7 +211,7 @@ def find_content(blocks: Iterable[Block]) -> list[Block]:
     # Blocks hash by identity (eq=False): keys without a call to id() per lookup.
     candidates: dict[Block, None] = {}  # insertion-ordered: ties go to the first
     for block in blocks_list:
-        if block.own_text < _MIN_PARAGRAPH:
+        if block.own_text < MIN_PARAGRAPH:
             continue
         points = 1 + block.commas + min(block.own_text // 100, 3)
         ancestor = block.parent
@@ -230,12 +234,11 @@ def find_content(blocks: Iterable[Block]) -> list[Block]:
     top = max(candidates, key=lambda b: b.score)
     if top.score <= 0:
         return []
-    good = _good_text(blocks_list)
     while (
         top.parent is not None
         and top.parent.parent is not None
         and _boilerplate_marker(top.parent) is None
-        and good.get(top.parent, 0) > good.get(top, 0) * CLIMB
+        and top.parent.good > top.good * CLIMB
         and top.parent.link_density < 0.4
     ):
         top = top.parent
@@ -257,20 +260,6 @@ def find_content(blocks: Iterable[Block]) -> list[Block]:
 
 
 CLIMB = 1.3
-
-
-def _good_text(blocks: list[Block]) -> dict[Block, int]:
-    """Per block, the characters of text-rich paragraphs in its subtree."""
-    good: dict[Block, int] = {}
-    for block in reversed(blocks):
-        own = block.own_text
-        mine = own if own >= _MIN_PARAGRAPH and block.own_link < own else 0
-        total = good.get(block, 0) + mine
-        good[block] = total
-        parent = block.parent
-        if parent is not None:
-            good[parent] = good.get(parent, 0) + total
-    return good
 
 
 def _inside_article(block: Block | None) -> bool:

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from lxml import etree
 
-from tiercrawl.core.regions import TAG_MARKERS, Block, marker_of, word_set
+from tiercrawl.core.regions import MIN_PARAGRAPH, TAG_MARKERS, Block, marker_of, word_set
 from tiercrawl.core.text import fold
 from tiercrawl.core.urls import resolve_link
 
@@ -179,6 +179,10 @@ def walk(root: etree._Element, base_url: str) -> Walk:
                 parent = enclosing[0]  # block.parent
                 parent.text += block.text
                 parent.link += block.link
+                own = block.own_text
+                if own >= MIN_PARAGRAPH and block.own_link < own:
+                    block.good += own
+                parent.good += block.good
             block, para, hidden, link, _ = enclosing
             if not stack:
                 break
