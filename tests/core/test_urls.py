@@ -192,6 +192,8 @@ def test_credentials_are_hidden_whole(url: str, shown: str) -> None:
         "http://xn--bcher-kva.de/buch",
         "http://हिन्दी.भारत/",
         "http://a_b.example/",
+        "http://" + "a" * 63 + ".example/",  # the longest label
+        "http://" + "ü" * 57 + ".de/",  # 63 characters once encoded
         " https://example.com/padded ",
         "https://example.com/ünï?q=ä",
     ],
@@ -226,6 +228,7 @@ def test_valid_http_urls(url: str) -> None:
         ("http://a<b>.example/", "the host 'a<b>.example' is not valid"),
         ("http://😀.example/", "the host '😀.example' is not valid"),
         ("http://" + "a" * 64 + ".example/", "the host 'aaaa"),
+        ("http://" + "ü" * 58 + ".de/", "the host 'üüüü"),  # 64 characters once encoded
     ],
 )
 def test_invalid_http_urls(url: str, problem: str) -> None:

@@ -75,20 +75,34 @@ def _is_host_char(char: str) -> bool:
     return unicodedata.category(char)[0] in "LMN"  # an IDN's letters, marks and digits
 
 
+# An ASCII host name, as `_is_host_char` and IDNA take it: labels of 1 to 63 letters,
+# digits, "-" and "_", maybe a final dot. One match instead of a test per character:
+# a campaign's URLs are checked one by one (a third of the time to load 40,000 entries).
+_ASCII_HOST_NAME = re.compile(r"(?:[A-Za-z0-9_-]{1,63}\.)*[A-Za-z0-9_-]{1,63}\.?")
+
+
 def _is_host_name(name: str) -> bool:
     """A domain name (in ASCII or Unicode, maybe with a final dot) or an IPv4 address."""
     labels = name.removesuffix(".").split(".")
-    if not all(label and all(map(_is_host_char, label)) for label in labels):
-        return False
-    try:
-        name.encode("idna")  # as Scrapy sends it: labels of 1 to 63 characters, once encoded
-    except UnicodeError:
+    if _ASCII_HOST_NAME.fullmatch(name) is None and not _is_unicode_host_name(name, labels):
         return False
     if labels[-1].isascii() and labels[-1].isdigit():  # no top-level domain is a number
         try:
             ipaddress.IPv4Address(".".join(labels))
         except ValueError:
             return False
+    return True
+
+
+def _is_unicode_host_name(name: str, labels: list[str]) -> bool:
+    if name.isascii():
+        return False  # the ASCII ones are all `_ASCII_HOST_NAME`
+    if not all(label and all(map(_is_host_char, label)) for label in labels):
+        return False
+    try:
+        name.encode("idna")  # as Scrapy sends it: labels of 1 to 63 characters, once encoded
+    except UnicodeError:
+        return False
     return True
 
 
@@ -100,6 +114,8 @@ def _is_ipv6(text: str) -> bool:
     return True
 
 
+# Cached: a campaign names each target and each tier-1 page (as a tier-2 target) many times.
+@lru_cache(maxsize=65536)
 def http_url_problem(url: str) -> str | None:
     """Why ``url`` is no http(s) URL that can be requested as written; None if it is one.
 
