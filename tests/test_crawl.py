@@ -23,6 +23,7 @@ from tests.conftest import (
     setting_args,
 )
 from tests.web import TestWeb
+from tiercrawl.core.compiled import COPIES
 from tiercrawl.demo.webserver import Site
 from tiercrawl.store import Store, open_store
 
@@ -114,6 +115,7 @@ def test_run_document(crawl: tuple[Store, str]) -> None:
     assert run["stats"]["tiercrawl/pages"] == 26
     assert run["stats"]["item_scraped_count"] == 26  # one item per page, not per link
     assert run["stats"]["tiercrawl/extract/compiled_walk"] == 1
+    assert run["stats"]["tiercrawl/extract/compiled_copies"] == len(COPIES)
     # Links are written in batches, not one round trip per link.
     assert run["stats"]["tiercrawl/store/links_written"] == 30
     assert run["stats"]["tiercrawl/store/batches"] == 1

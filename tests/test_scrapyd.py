@@ -377,8 +377,9 @@ def test_a_campaign_scheduled_across_two_nodes(
             state = ScrapydNode.from_url(node.url).job_state("tiercrawl", shard["job_id"])
             assert state in ("running", "finished")
         assert run["stats"]["tiercrawl/pages"] == 10
-        # An egg cannot hold the compiled walk: nodes extract with the Python one.
+        # An egg holds no compiled module: nodes extract with the Python walk and sources.
         assert run["stats"]["tiercrawl/extract/compiled_walk"] == 0
+        assert run["stats"]["tiercrawl/extract/compiled_copies"] == 0
 
         pages = [doc["url"] for doc in store.pages.find({"run_id": run_id}, {"url": 1})]
         assert len(pages) == len(set(pages)) == 10

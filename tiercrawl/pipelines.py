@@ -18,6 +18,7 @@ from bson.errors import InvalidDocument
 from itemadapter import ItemAdapter
 from pymongo.errors import ConnectionFailure, PyMongoError
 
+from tiercrawl.core.compiled import COPIES, compiled_copies
 from tiercrawl.core.extract import COMPILED_WALK, extract_page
 from tiercrawl.core.indexability import assess, page_nofollow, x_robots_tokens
 from tiercrawl.core.matching import links_to_domains, looks_like_challenge, target_domains
@@ -68,13 +69,23 @@ class ExtractPipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        # Kept in the run's stats: a figure of CPU per page means little without it.
+        # Kept in the run's stats: a figure of CPU per page means little without them.
         assert self.crawler.stats is not None
         self.crawler.stats.set_value("tiercrawl/extract/compiled_walk", int(COMPILED_WALK))
+        copies = compiled_copies()
+        self.crawler.stats.set_value("tiercrawl/extract/compiled_copies", len(copies))
         if not COMPILED_WALK:
             logger.info(
                 "extracting with the Python walk (tiercrawl.core._walk is not built here): "
                 "the same facts for more CPU, see docs/extraction.md"
+            )
+        if len(copies) < len(COPIES):
+            logger.info(
+                "extracting with %d of %d modules compiled (%s): the same facts for more CPU, "
+                "see docs/extraction.md",
+                len(copies),
+                len(COPIES),
+                ", ".join(copies) or "none",
             )
 
     def process_item(self, item: Any) -> Any:

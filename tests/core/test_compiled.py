@@ -1,0 +1,109 @@
+"""The compiled copies of the plain modules: used while, and only while, built from the sources.
+
+``scripts/test`` runs ``tests/core`` twice: with the copies, then with
+``TIERCRAWL_COMPILED_COPIES=0``, so the sources themselves pass too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import sys
+from importlib.machinery import EXTENSION_SUFFIXES
+from pathlib import Path
+
+import pytest
+
+from tiercrawl.core import compiled, extract, regions
+from tiercrawl.core.compiled import COPIES, CompiledCopies, compiled_copies, copies_enabled
+
+SUFFIX = EXTENSION_SUFFIXES[0]
+
+
+@pytest.fixture
+def built(tmp_path: Path) -> CompiledCopies:
+    """A package directory with ``extract.py`` and a "copy" built from it."""
+    sources, binaries = tmp_path / "core", tmp_path / "core" / "_compiled"
+    binaries.mkdir(parents=True)
+    source = b"VALUE = 1\n"
+    (sources / "extract.py").write_bytes(source)
+    (binaries / "extract.sha256").write_text(hashlib.sha256(source).hexdigest() + "\n")
+    (binaries / f"extract{SUFFIX}").write_bytes(b"")
+    return CompiledCopies(sources, binaries)
+
+
+def test_a_copy_built_from_the_source_is_found(built: CompiledCopies) -> None:
+    assert built.binary("extract") == built.binaries / f"extract{SUFFIX}"
+    spec = built.find_spec("tiercrawl.core.extract")
+    assert spec is not None
+    assert spec.origin == str(built.binaries / f"extract{SUFFIX}")
+
+
+def test_an_edited_source_is_imported_as_it_is(built: CompiledCopies) -> None:
+    (built.sources / "extract.py").write_bytes(b"VALUE = 2\n")
+    assert built.binary("extract") is None
+    assert built.find_spec("tiercrawl.core.extract") is None
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["no hash", "no copy", "a copy for another Python", "no source"],
+)
+def test_no_copy_without_all_its_parts(built: CompiledCopies, damage: str) -> None:
+    binary = built.binaries / f"extract{SUFFIX}"
+    if damage == "no hash":
+        (built.binaries / "extract.sha256").unlink()
+    elif damage == "no copy":
+        binary.unlink()
+    elif damage == "a copy for another Python":
+        binary.rename(built.binaries / "extract.cpython-39-x86_64-linux-gnu.so")
+    else:
+        (built.sources / "extract.py").unlink()
+    assert built.binary("extract") is None
+
+
+def test_only_the_listed_modules_of_the_package_have_copies(built: CompiledCopies) -> None:
+    assert built.find_spec("tiercrawl.core.scoring") is None
+    assert built.find_spec("other.extract") is None
+    assert built.find_spec("tiercrawl.extract") is None
+
+
+def test_turned_off_by_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TIERCRAWL_COMPILED_COPIES", "0")
+    assert not copies_enabled()
+    finders = [f for f in sys.meta_path if isinstance(f, CompiledCopies)]
+    monkeypatch.setattr(sys, "meta_path", [f for f in sys.meta_path if f not in finders])
+    compiled.install()
+    assert not any(isinstance(f, CompiledCopies) for f in sys.meta_path)
+    monkeypatch.setenv("TIERCRAWL_COMPILED_COPIES", "1")
+    compiled.install()
+    compiled.install()
+    assert sum(isinstance(f, CompiledCopies) for f in sys.meta_path) == 1
+
+
+@pytest.mark.skipif(not copies_enabled(), reason="the sources' pass")
+def test_this_build_runs_the_copies() -> None:
+    """The build compiled every module: a build that lost one fails here."""
+    assert compiled_copies() == list(COPIES)
+    assert extract.__file__ is not None
+    assert extract.__file__.endswith(SUFFIX)
+
+
+@pytest.mark.skipif(copies_enabled(), reason="the copies' pass")
+def test_the_sources_pass_runs_the_sources() -> None:
+    assert compiled_copies() == []
+    assert extract.__file__ is not None
+    assert extract.__file__.endswith(".py")
+
+
+def test_classes_of_a_copy_pickle_as_themselves() -> None:
+    block = regions.Block("p", None, "content", 25, 3, 9)
+    again = pickle.loads(pickle.dumps(block))
+    assert type(again) is regions.Block
+    assert (again.tag, again.marker, again.weight, again.start, again.end) == (
+        "p",
+        "content",
+        25,
+        3,
+        9,
+    )
