@@ -263,6 +263,8 @@ class Bench:
             print(f"advertools skipped: no {ADVERTOOLS_PYTHON} (see bench/README.md)")
             return None
         output = self.work / "advertools.jl"
+        # advertools appends to its output file: a later round would count the earlier rows too.
+        output.unlink(missing_ok=True)
         command = [
             str(ADVERTOOLS_PYTHON),
             str(BENCH / "crawlbench" / "advertools_run.py"),
