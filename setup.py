@@ -7,7 +7,8 @@ import sys
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-# The extraction's plain modules, also compiled as they are: see tiercrawl/core/compiled.py.
+# The extraction's plain modules, also compiled as they are: tiercrawl/core/compiled.py
+# (its COPIES, which tests/core/test_compiled.py keeps equal to these).
 COMPILED_COPIES = ("extract", "regions", "text", "urls")
 
 

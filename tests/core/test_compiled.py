@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import pickle
 import sys
@@ -18,6 +19,7 @@ from tiercrawl.core import compiled, extract, regions
 from tiercrawl.core.compiled import COPIES, CompiledCopies, compiled_copies, copies_enabled
 
 SUFFIX = EXTENSION_SUFFIXES[0]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -79,6 +81,18 @@ def test_turned_off_by_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     compiled.install()
     compiled.install()
     assert sum(isinstance(f, CompiledCopies) for f in sys.meta_path) == 1
+
+
+def test_the_build_compiles_the_modules_the_finder_serves() -> None:
+    """setup.py cannot import the package it builds, so it names the modules again."""
+    tree = ast.parse((ROOT / "setup.py").read_text(encoding="utf-8"))
+    built = next(
+        ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "COMPILED_COPIES" for t in node.targets)
+    )
+    assert tuple(built) == COPIES
 
 
 @pytest.mark.skipif(not copies_enabled(), reason="the sources' pass")
