@@ -1,5 +1,6 @@
 # Everything but the compiled modules is declared in pyproject.toml; scrapyd-deploy
 # builds its egg with `setup.py bdist_egg`.
+import glob
 import hashlib
 import os
 import sys
@@ -7,13 +8,15 @@ import sys
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-# The extraction's plain modules, also compiled as they are: tiercrawl/core/compiled.py
-# (its COPIES, which tests/core/test_compiled.py keeps equal to these).
+# The extraction's plain modules, also compiled as they are (tiercrawl/core/compiled.py,
+# whose COPIES tests/core/test_compiled.py keeps equal to these).
 COMPILED_COPIES = ("extract", "regions", "text", "urls")
+# Everything the build compiles into tiercrawl/core/_compiled/, by module: its source.
+COMPILED = {"_walk": "_walk.pyx", **{name: f"{name}.py" for name in COMPILED_COPIES}}
 
 
 def extensions() -> list[Extension]:
-    """The compiled walk and the compiled copies, if Cython and lxml's headers are at hand.
+    """The compiled modules, if Cython and lxml's headers are at hand (build requirements).
 
     Optional: without a C compiler the build goes on, and tiercrawl runs the
     same code in Python, with more CPU. Eggs (Scrapyd) go without them too: an
@@ -28,8 +31,11 @@ def extensions() -> list[Extension]:
         from Cython.Compiler.Errors import CompileError
     except ImportError:
         return []
+    # The walk reads libxml2's nodes through lxml's C headers.
     walk = Extension(
-        "tiercrawl.core._walk", ["tiercrawl/core/_walk.pyx"], include_dirs=lxml.get_include()
+        "tiercrawl.core._compiled._walk",
+        ["tiercrawl/core/_walk.pyx"],
+        include_dirs=lxml.get_include(),
     )
     built = cythonize([walk], build_dir="build/cython", quiet=True)
     # Annotations stay hints, as in Python: Cython would otherwise check them at every call.
@@ -52,30 +58,32 @@ def extensions() -> list[Extension]:
 
 
 class BuildExt(build_ext):
-    """Writes, beside each compiled copy built, the SHA-256 of the source it was built from.
+    """Writes, beside each compiled module built, the SHA-256 of the source it was built from.
 
-    Only for the copies this build made: a copy that failed to compile keeps its old
-    hash, if any, so the old binary is never taken for the new source.
+    Only for the modules this build made: one that failed to compile keeps its old
+    hash, if any, so its old binary is never taken for the new source.
     """
 
     def run(self) -> None:
-        self.copies_built: list[str] = []
+        self.compiled: list[str] = []
         # An in-place build (pip install -e) copies the modules there, and makes no directory.
-        for name in COMPILED_COPIES:
+        for name in COMPILED:
             self.mkpath(os.path.dirname(self.get_ext_fullpath(f"tiercrawl.core._compiled.{name}")))
+        if self.inplace:
+            # Built beside its source before it moved to _compiled/: stale from now on.
+            for legacy in glob.glob("tiercrawl/core/_walk.*.so"):
+                os.remove(legacy)
         super().run()
-        for name in self.copies_built:
+        for name in self.compiled:
             path = self.get_ext_fullpath(f"tiercrawl.core._compiled.{name}")
-            with open(f"tiercrawl/core/{name}.py", "rb") as source:
+            with open(f"tiercrawl/core/{COMPILED[name]}", "rb") as source:
                 digest = hashlib.sha256(source.read()).hexdigest()
             with open(os.path.join(os.path.dirname(path), f"{name}.sha256"), "w") as out:
                 out.write(digest + "\n")
 
     def build_extension(self, ext: Extension) -> None:
         super().build_extension(ext)  # raises when it fails, even for an optional one
-        package, _, name = ext.name.rpartition(".")
-        if package == "tiercrawl.core._compiled":
-            self.copies_built.append(name)
+        self.compiled.append(ext.name.rpartition(".")[2])
 
 
 setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})

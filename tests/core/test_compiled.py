@@ -16,7 +16,13 @@ from pathlib import Path
 import pytest
 
 from tiercrawl.core import compiled, extract, regions
-from tiercrawl.core.compiled import COPIES, CompiledCopies, compiled_copies, copies_enabled
+from tiercrawl.core.compiled import (
+    COPIES,
+    SOURCES,
+    CompiledCopies,
+    compiled_copies,
+    copies_enabled,
+)
 
 SUFFIX = EXTENSION_SUFFIXES[0]
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,18 +33,25 @@ def built(tmp_path: Path) -> CompiledCopies:
     """A package directory with ``extract.py`` and a "copy" built from it."""
     sources, binaries = tmp_path / "core", tmp_path / "core" / "_compiled"
     binaries.mkdir(parents=True)
-    source = b"VALUE = 1\n"
-    (sources / "extract.py").write_bytes(source)
-    (binaries / "extract.sha256").write_text(hashlib.sha256(source).hexdigest() + "\n")
-    (binaries / f"extract{SUFFIX}").write_bytes(b"")
-    return CompiledCopies(sources, binaries)
+    for name, source in (("extract", b"VALUE = 1\n"), ("_walk", b"def walk(): pass\n")):
+        (sources / SOURCES[name]).write_bytes(source)
+        (binaries / f"{name}.sha256").write_text(hashlib.sha256(source).hexdigest() + "\n")
+        (binaries / f"{name}{SUFFIX}").write_bytes(b"")
+    return CompiledCopies(sources, binaries, frozenset(SOURCES))
 
 
-def test_a_copy_built_from_the_source_is_found(built: CompiledCopies) -> None:
-    assert built.binary("extract") == built.binaries / f"extract{SUFFIX}"
-    spec = built.find_spec("tiercrawl.core.extract")
+@pytest.mark.parametrize("name", ["extract", "_walk"])
+def test_a_module_built_from_its_source_is_found(built: CompiledCopies, name: str) -> None:
+    assert built.binary(name) == built.binaries / f"{name}{SUFFIX}"
+    spec = built.find_spec(f"tiercrawl.core.{name}")
     assert spec is not None
-    assert spec.origin == str(built.binaries / f"extract{SUFFIX}")
+    assert spec.origin == str(built.binaries / f"{name}{SUFFIX}")
+
+
+def test_an_edited_walk_is_not_served(built: CompiledCopies) -> None:
+    (built.sources / "_walk.pyx").write_bytes(b"def walk(): return 1\n")
+    assert built.find_spec("tiercrawl.core._walk") is None
+    assert built.find_spec("tiercrawl.core.extract") is not None
 
 
 def test_an_edited_source_is_imported_as_it_is(built: CompiledCopies) -> None:
@@ -70,17 +83,20 @@ def test_only_the_listed_modules_of_the_package_have_copies(built: CompiledCopie
     assert built.find_spec("tiercrawl.extract") is None
 
 
-def test_turned_off_by_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_copies_turned_off_by_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    def installed() -> list[CompiledCopies]:
+        return [f for f in sys.meta_path if isinstance(f, CompiledCopies)]
+
+    monkeypatch.setattr(sys, "meta_path", [f for f in sys.meta_path if f not in installed()])
     monkeypatch.setenv("TIERCRAWL_COMPILED_COPIES", "0")
     assert not copies_enabled()
-    finders = [f for f in sys.meta_path if isinstance(f, CompiledCopies)]
-    monkeypatch.setattr(sys, "meta_path", [f for f in sys.meta_path if f not in finders])
     compiled.install()
-    assert not any(isinstance(f, CompiledCopies) for f in sys.meta_path)
+    assert [finder.names for finder in installed()] == [frozenset({"_walk"})]
+    monkeypatch.setattr(sys, "meta_path", [f for f in sys.meta_path if f not in installed()])
     monkeypatch.setenv("TIERCRAWL_COMPILED_COPIES", "1")
     compiled.install()
     compiled.install()
-    assert sum(isinstance(f, CompiledCopies) for f in sys.meta_path) == 1
+    assert [finder.names for finder in installed()] == [frozenset(SOURCES)]
 
 
 def test_the_build_compiles_the_modules_the_finder_serves() -> None:
@@ -102,6 +118,16 @@ def test_this_build_runs_the_copies() -> None:
     assert compiled_copies() == list(COPIES), "stale or missing copies: run scripts/setup"
     assert extract.__file__ is not None
     assert extract.__file__.endswith(SUFFIX)
+
+
+def test_this_build_serves_the_walk_compiled() -> None:
+    """In both passes: the walk's Python twin is tested against it (tests/core/test_walk.py)."""
+    from tiercrawl.core import _walk
+
+    assert extract.COMPILED_WALK
+    assert extract.walk is _walk.walk
+    assert _walk.__file__ is not None
+    assert Path(_walk.__file__).parent == Path(compiled.__file__).parent / "_compiled"
 
 
 @pytest.mark.skipif(copies_enabled(), reason="the copies' pass")

@@ -1,16 +1,19 @@
-"""Compiled copies of the extraction's plain modules, used while their sources are unchanged.
+"""The compiled modules of the extraction, used while their sources are unchanged.
 
-``extract``, ``regions``, ``text`` and ``urls`` hold most of the CPU a page
-costs tiercrawl beyond Scrapy's own. The build (``setup.py``) also compiles
-each of them, as it is, with Cython into ``tiercrawl/core/_compiled/``,
-beside the SHA-256 of the source it was built from. `CompiledCopies` imports
-that copy in place of the module, but only while the module's source still
-has that hash: an edited module is imported from its source until the next
-build (``scripts/setup``), never from a stale copy. Without a C compiler, and
-in a Scrapyd egg, there are no copies and the sources run, with more CPU.
+The build (``setup.py``) compiles, with Cython, the tree walk
+(``_walk.pyx``, see ``tiercrawl.core.walk``) and the plain modules that hold
+most of the rest of a page's extraction: ``extract``, ``regions``, ``text``
+and ``urls``, each as it is (their compiled copies). Each goes to
+``tiercrawl/core/_compiled/``, beside the SHA-256 of the source it was built
+from. `CompiledCopies` imports a compiled module only while its source still
+has that hash: an edited module is imported from its source (the walk: the
+Python walk) until the next build (``scripts/setup``), never from a stale
+binary. Without a C compiler, and in a Scrapyd egg, there are none, and the
+sources run, with more CPU.
 
-``TIERCRAWL_COMPILED_COPIES=0`` leaves the copies out: how the tests check
-the sources themselves (``scripts/test``).
+``TIERCRAWL_COMPILED_COPIES=0`` leaves the copies out (not the walk, whose
+Python twin the tests run anyway): how the tests check the sources
+themselves (``scripts/test``).
 """
 
 from __future__ import annotations
@@ -25,27 +28,31 @@ from importlib.util import spec_from_file_location
 from pathlib import Path
 from types import ModuleType
 
-__all__ = ["COPIES", "CompiledCopies", "compiled_copies", "copies_enabled", "install"]
+__all__ = ["COPIES", "SOURCES", "CompiledCopies", "compiled_copies", "copies_enabled", "install"]
 
 COPIES = ("extract", "regions", "text", "urls")
+# The compiled modules served, by name: the source each is built from.
+SOURCES = {"_walk": "_walk.pyx", **{name: f"{name}.py" for name in COPIES}}
 _PACKAGE = __name__.rpartition(".")[0]
 
 
 class CompiledCopies(MetaPathFinder):
-    """Finds the compiled copy of a module of `COPIES`, if built from its present source.
+    """Finds the compiled form of a module of `SOURCES`, if built from its present source.
 
-    ``sources`` is the package's directory, ``binaries`` where the copies are.
+    ``sources`` is the package's directory, ``binaries`` where the compiled modules
+    are; ``names`` the modules served.
     """
 
-    def __init__(self, sources: Path, binaries: Path) -> None:
+    def __init__(self, sources: Path, binaries: Path, names: frozenset[str]) -> None:
         self.sources = sources
         self.binaries = binaries
+        self.names = names
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None
     ) -> ModuleSpec | None:
         package, _, name = fullname.rpartition(".")
-        if package != _PACKAGE or name not in COPIES:
+        if package != _PACKAGE or name not in self.names:
             return None
         binary = self.binary(name)
         if binary is None:
@@ -53,10 +60,10 @@ class CompiledCopies(MetaPathFinder):
         return spec_from_file_location(fullname, binary, loader=_CopyLoader(fullname, str(binary)))
 
     def binary(self, name: str) -> Path | None:
-        """The compiled copy of module ``name`` built from its present source, or None."""
+        """The compiled module ``name`` built from its present source, or None."""
         try:
             built_from = (self.binaries / f"{name}.sha256").read_text(encoding="ascii").strip()
-            source = (self.sources / f"{name}.py").read_bytes()
+            source = (self.sources / SOURCES[name]).read_bytes()
         except OSError:
             return None
         if hashlib.sha256(source).hexdigest() != built_from:
@@ -70,8 +77,9 @@ class CompiledCopies(MetaPathFinder):
 
 
 class _CopyLoader(ExtensionFileLoader):
-    """Loads a copy, which also answers to the name it was built under, its classes' ``__module__``
-    (``tiercrawl.core._compiled.extract``): pickle and typing look classes up there."""
+    """Loads a compiled module, which also answers to the name it was built under, its
+    classes' ``__module__`` (``tiercrawl.core._compiled.extract``): pickle and typing
+    look classes up there."""
 
     def exec_module(self, module: ModuleType) -> None:
         built_as = f"{_PACKAGE}._compiled.{self.name.rpartition('.')[2]}"
@@ -88,11 +96,12 @@ def copies_enabled() -> bool:
 
 
 def install() -> None:
-    """Put a `CompiledCopies` finder first on ``sys.meta_path``, once, unless turned off."""
-    if not copies_enabled() or any(isinstance(f, CompiledCopies) for f in sys.meta_path):
+    """Put a `CompiledCopies` finder first on ``sys.meta_path``, once."""
+    if any(isinstance(finder, CompiledCopies) for finder in sys.meta_path):
         return
     here = Path(__file__).parent
-    sys.meta_path.insert(0, CompiledCopies(here, here / "_compiled"))
+    names = frozenset(SOURCES if copies_enabled() else ["_walk"])
+    sys.meta_path.insert(0, CompiledCopies(here, here / "_compiled", names))
 
 
 def compiled_copies() -> list[str]:
