@@ -67,8 +67,7 @@ class BuildExt(build_ext):
     def run(self) -> None:
         self.compiled: list[str] = []
         # An in-place build (pip install -e) copies the modules there, and makes no directory.
-        for name in COMPILED:
-            self.mkpath(os.path.dirname(self.get_ext_fullpath(f"tiercrawl.core._compiled.{name}")))
+        self.mkpath(os.path.dirname(self.get_ext_fullpath("tiercrawl.core._compiled._walk")))
         if self.inplace:
             # Built beside its source before it moved to _compiled/: stale from now on.
             for legacy in glob.glob("tiercrawl/core/_walk.*.so"):

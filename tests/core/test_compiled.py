@@ -19,7 +19,7 @@ from tiercrawl.core import compiled, extract, regions
 from tiercrawl.core.compiled import (
     COPIES,
     SOURCES,
-    CompiledCopies,
+    CompiledModules,
     compiled_copies,
     copies_enabled,
 )
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def built(tmp_path: Path) -> CompiledCopies:
+def built(tmp_path: Path) -> CompiledModules:
     """A package directory with ``extract.py`` and a "copy" built from it."""
     sources, binaries = tmp_path / "core", tmp_path / "core" / "_compiled"
     binaries.mkdir(parents=True)
@@ -37,24 +37,24 @@ def built(tmp_path: Path) -> CompiledCopies:
         (sources / SOURCES[name]).write_bytes(source)
         (binaries / f"{name}.sha256").write_text(hashlib.sha256(source).hexdigest() + "\n")
         (binaries / f"{name}{SUFFIX}").write_bytes(b"")
-    return CompiledCopies(sources, binaries, frozenset(SOURCES))
+    return CompiledModules(sources, binaries, frozenset(SOURCES))
 
 
 @pytest.mark.parametrize("name", ["extract", "_walk"])
-def test_a_module_built_from_its_source_is_found(built: CompiledCopies, name: str) -> None:
+def test_a_module_built_from_its_source_is_found(built: CompiledModules, name: str) -> None:
     assert built.binary(name) == built.binaries / f"{name}{SUFFIX}"
     spec = built.find_spec(f"tiercrawl.core.{name}")
     assert spec is not None
     assert spec.origin == str(built.binaries / f"{name}{SUFFIX}")
 
 
-def test_an_edited_walk_is_not_served(built: CompiledCopies) -> None:
+def test_an_edited_walk_is_not_served(built: CompiledModules) -> None:
     (built.sources / "_walk.pyx").write_bytes(b"def walk(): return 1\n")
     assert built.find_spec("tiercrawl.core._walk") is None
     assert built.find_spec("tiercrawl.core.extract") is not None
 
 
-def test_an_edited_source_is_imported_as_it_is(built: CompiledCopies) -> None:
+def test_an_edited_source_is_imported_as_it_is(built: CompiledModules) -> None:
     (built.sources / "extract.py").write_bytes(b"VALUE = 2\n")
     assert built.binary("extract") is None
     assert built.find_spec("tiercrawl.core.extract") is None
@@ -64,7 +64,7 @@ def test_an_edited_source_is_imported_as_it_is(built: CompiledCopies) -> None:
     "damage",
     ["no hash", "no copy", "a copy for another Python", "no source"],
 )
-def test_no_copy_without_all_its_parts(built: CompiledCopies, damage: str) -> None:
+def test_no_copy_without_all_its_parts(built: CompiledModules, damage: str) -> None:
     binary = built.binaries / f"extract{SUFFIX}"
     if damage == "no hash":
         (built.binaries / "extract.sha256").unlink()
@@ -77,15 +77,15 @@ def test_no_copy_without_all_its_parts(built: CompiledCopies, damage: str) -> No
     assert built.binary("extract") is None
 
 
-def test_only_the_listed_modules_of_the_package_have_copies(built: CompiledCopies) -> None:
+def test_only_the_listed_modules_of_the_package_have_copies(built: CompiledModules) -> None:
     assert built.find_spec("tiercrawl.core.scoring") is None
     assert built.find_spec("other.extract") is None
     assert built.find_spec("tiercrawl.extract") is None
 
 
 def test_the_copies_turned_off_by_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    def installed() -> list[CompiledCopies]:
-        return [f for f in sys.meta_path if isinstance(f, CompiledCopies)]
+    def installed() -> list[CompiledModules]:
+        return [f for f in sys.meta_path if isinstance(f, CompiledModules)]
 
     monkeypatch.setattr(sys, "meta_path", [f for f in sys.meta_path if f not in installed()])
     monkeypatch.setenv("TIERCRAWL_COMPILED_COPIES", "0")

@@ -5,7 +5,7 @@ The build (``setup.py``) compiles, with Cython, the tree walk
 most of the rest of a page's extraction: ``extract``, ``regions``, ``text``
 and ``urls``, each as it is (their compiled copies). Each goes to
 ``tiercrawl/core/_compiled/``, beside the SHA-256 of the source it was built
-from. `CompiledCopies` imports a compiled module only while its source still
+from. `CompiledModules` imports a compiled module only while its source still
 has that hash: an edited module is imported from its source (the walk: the
 Python walk) until the next build (``scripts/setup``), never from a stale
 binary. Without a C compiler, and in a Scrapyd egg, there are none, and the
@@ -28,7 +28,7 @@ from importlib.util import spec_from_file_location
 from pathlib import Path
 from types import ModuleType
 
-__all__ = ["COPIES", "SOURCES", "CompiledCopies", "compiled_copies", "copies_enabled", "install"]
+__all__ = ["COPIES", "SOURCES", "CompiledModules", "compiled_copies", "copies_enabled", "install"]
 
 COPIES = ("extract", "regions", "text", "urls")
 # The compiled modules served, by name: the source each is built from.
@@ -36,7 +36,7 @@ SOURCES = {"_walk": "_walk.pyx", **{name: f"{name}.py" for name in COPIES}}
 _PACKAGE = __name__.rpartition(".")[0]
 
 
-class CompiledCopies(MetaPathFinder):
+class CompiledModules(MetaPathFinder):
     """Finds the compiled form of a module of `SOURCES`, if built from its present source.
 
     ``sources`` is the package's directory, ``binaries`` where the compiled modules
@@ -57,7 +57,9 @@ class CompiledCopies(MetaPathFinder):
         binary = self.binary(name)
         if binary is None:
             return None
-        return spec_from_file_location(fullname, binary, loader=_CopyLoader(fullname, str(binary)))
+        return spec_from_file_location(
+            fullname, binary, loader=_CompiledLoader(fullname, str(binary))
+        )
 
     def binary(self, name: str) -> Path | None:
         """The compiled module ``name`` built from its present source, or None."""
@@ -76,7 +78,7 @@ class CompiledCopies(MetaPathFinder):
         return None
 
 
-class _CopyLoader(ExtensionFileLoader):
+class _CompiledLoader(ExtensionFileLoader):
     """Loads a compiled module, which also answers to the name it was built under, its
     classes' ``__module__`` (``tiercrawl.core._compiled.extract``): pickle and typing
     look classes up there."""
@@ -96,12 +98,12 @@ def copies_enabled() -> bool:
 
 
 def install() -> None:
-    """Put a `CompiledCopies` finder first on ``sys.meta_path``, once."""
-    if any(isinstance(finder, CompiledCopies) for finder in sys.meta_path):
+    """Put a `CompiledModules` finder first on ``sys.meta_path``, once."""
+    if any(isinstance(finder, CompiledModules) for finder in sys.meta_path):
         return
     here = Path(__file__).parent
     names = frozenset(SOURCES if copies_enabled() else ["_walk"])
-    sys.meta_path.insert(0, CompiledCopies(here, here / "_compiled", names))
+    sys.meta_path.insert(0, CompiledModules(here, here / "_compiled", names))
 
 
 def compiled_copies() -> list[str]:
