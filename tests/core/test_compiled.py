@@ -111,6 +111,15 @@ def test_the_build_compiles_the_modules_the_finder_serves() -> None:
     assert tuple(built) == COPIES
 
 
+def test_setup_rebuilds_when_a_compiled_source_changes() -> None:
+    """scripts/setup compares these files' times with its stamp: each source must be there."""
+    script = (ROOT / "scripts" / "setup").read_text(encoding="utf-8")
+    listed = next(line for line in script.splitlines() if line.startswith("compiled_sources="))
+    assert sorted(listed.split("=", 1)[1].strip('"').split()) == sorted(
+        ["setup.py", *(f"tiercrawl/core/{source}" for source in SOURCES.values())]
+    )
+
+
 @pytest.mark.skipif(not copies_enabled(), reason="the sources' pass")
 def test_this_build_runs_the_copies() -> None:
     """The build compiled every module: a build that lost one fails here, and so does a
