@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from scrapy import signals
 from scrapy.settings import Settings
+from scrapy.utils.test import get_crawler
 
 from tests.conftest import chromium_path, scrapy_crawl
 from tests.jssite import PAGES, JsWeb, require_browser
@@ -23,6 +26,7 @@ from tiercrawl.rendering import (
     RenderConfig,
     RenderCrashError,
     RenderingAddon,
+    RenderMiddleware,
     settle,
 )
 from tiercrawl.store import Store, open_store
@@ -268,12 +272,16 @@ def test_the_browser_fetches_no_images_and_no_foreign_host(auto: Crawl) -> None:
 
 
 @pytest.mark.requires_browser
-def test_popups_and_web_sockets_reach_no_host_beyond_the_allowed_ones(
+def test_popups_web_sockets_and_redirects_reach_no_host_beyond_the_allowed_ones(
     jsweb: JsWeb, mongo_uri: str, tmp_path: Path
 ) -> None:
     require_browser()
     with Site("127.0.0.13") as foreign:
         jsweb.js.add("/popup", jsweb.page("popup.html", foreign=foreign.base))
+        # Allowed URLs that redirect to the foreign host: the browser follows such hops
+        # itself, past Playwright's request routing.
+        for hop in ("frame", "fetched"):
+            jsweb.js.redirect(f"/to-foreign/{hop}", f"{foreign.base}/{hop}")
         campaign = tmp_path / "popup.yaml"
         campaign.write_text(
             f"name: popup\nmoney_site: {jsweb.money.base}/\ntier1:\n"
@@ -285,7 +293,8 @@ def test_popups_and_web_sockets_reach_no_host_beyond_the_allowed_ones(
             campaign, mongo_uri, "-a", "render=always", settings={**RENDER_SETTINGS, **allowed}
         )
         assert result.returncode == 0, result.stderr[-4000:]
-        # window.open, a scripted click on a target=_blank link, a WebSocket: none got out.
+        # window.open, a scripted click on a target=_blank link, a WebSocket, the hops of
+        # two redirects (an iframe's, a fetch()'s): none got out.
         assert foreign.hits == {}, result.stderr[-6000:]
     store = open_store(mongo_uri)
     page = store.pages.find_one({"url": jsweb.url("popup")})
@@ -416,3 +425,38 @@ def test_request_filter_blocks_heavy_types_and_foreign_hosts() -> None:
     assert keep(Req("https://example.org.evil.test/app.js"))  # type: ignore[arg-type]
     assert keep(Req("http://192.0.2.1/widget.js"))  # type: ignore[arg-type]
     assert not keep(Req("data:text/javascript,1"))  # type: ignore[arg-type]
+
+
+def test_the_allowed_hosts_become_a_proxy_bypass_list() -> None:
+    allowed = BrowserRequestFilter(
+        frozenset(), ("127.0.0.0/8", "Example.org", "::1", ".localhost")
+    )
+    assert allowed.proxy_bypass() == (
+        "127.0.0.0/8,example.org,*.example.org,::1/128,localhost,*.localhost"
+    )
+
+
+def test_a_context_sends_other_hosts_to_a_port_where_nothing_listens() -> None:
+    settings = {**RENDER_SETTINGS, "TIERCRAWL_RENDER_ALLOWED_HOSTS": "127.0.0.5,example.org"}
+    crawler = get_crawler(settings_dict=settings)
+    middleware = RenderMiddleware.from_crawler(crawler)
+    proxy = middleware.context_kwargs["proxy"]
+    assert proxy["bypass"] == "127.0.0.5/32,example.org,*.example.org"
+    host, port = proxy["server"].removeprefix("http://").split(":")
+    with socket.socket() as probe, pytest.raises(ConnectionRefusedError):
+        probe.connect((host, int(port)))
+    assert middleware.context_kwargs["service_workers"] == "block"
+    crawler.signals.send_catch_log(signals.engine_stopped)
+
+
+def test_a_browser_proxy_of_the_users_own_is_kept(caplog: pytest.LogCaptureFixture) -> None:
+    launch = {"proxy": {"server": "http://127.0.0.1:3128"}}
+    crawler = get_crawler(settings_dict={**RENDER_SETTINGS, "PLAYWRIGHT_LAUNCH_OPTIONS": launch})
+    middleware = RenderMiddleware.from_crawler(crawler)
+    assert "proxy" not in middleware.context_kwargs
+    assert "not the hops of the redirects it follows" in caplog.text
+
+
+def test_without_allowed_hosts_a_context_has_no_proxy() -> None:
+    middleware = RenderMiddleware.from_crawler(get_crawler(settings_dict={}))
+    assert middleware.context_kwargs == {"service_workers": "block"}

@@ -17,6 +17,7 @@ import asyncio
 import ipaddress
 import logging
 import os
+import socket
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -227,6 +228,12 @@ class _HostRule:
                 return False
         return host == self.domain or host.endswith("." + self.domain)
 
+    def bypass_patterns(self) -> list[str]:
+        """The hosts this rule allows, in Chromium's proxy bypass syntax."""
+        if self.network is not None:
+            return [str(self.network)]
+        return [self.domain, f"*.{self.domain}"]
+
 
 class BrowserRequestFilter:
     """``PLAYWRIGHT_ABORT_REQUEST``: which requests of a rendered page never leave the browser.
@@ -251,6 +258,10 @@ class BrowserRequestFilter:
             return True  # data:, blob:, about: never touch the network
         host = (parts.hostname or "").rstrip(".")
         return any(rule.allows(host) for rule in self.rules)
+
+    def proxy_bypass(self) -> str:
+        """The allowed hosts as a browser context's proxy bypass list."""
+        return ",".join(pattern for rule in self.rules for pattern in rule.bypass_patterns())
 
 
 class _WithoutTraceback(logging.Filter):
@@ -406,6 +417,11 @@ class RenderMiddleware:
     soon as its last render is done, so no context lives long enough to grow;
     the handler closes pages itself. Not used with ``TIERCRAWL_RENDER=never``,
     which never starts a browser.
+
+    With ``TIERCRAWL_RENDER_ALLOWED_HOSTS`` set, each context's proxy is a
+    loopback port where nothing listens, and the allowed hosts its bypass list:
+    what the browser sends anywhere else fails to connect, also the hops of a
+    redirect, which the browser follows past Playwright's request routing.
     """
 
     def __init__(self, crawler: Crawler, config: RenderConfig) -> None:
@@ -416,6 +432,10 @@ class RenderMiddleware:
         self._assigned = 0
         self._pending: dict[str, int] = {}
         self._contexts: dict[str, BrowserContext] = {}
+        self._closed_port: socket.socket | None = None
+        self.context_kwargs: dict[str, Any] = {"service_workers": "block"}
+        if self.request_filter.rules:
+            self._guard_hosts(crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RenderMiddleware:
@@ -423,6 +443,30 @@ class RenderMiddleware:
         if config.policy.mode == "never":
             raise NotConfigured  # rendering is off by setting: nothing to warn of
         return cls(crawler, config)
+
+    def _guard_hosts(self, crawler: Crawler) -> None:
+        if crawler.settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS").get("proxy"):
+            # A context's proxy would replace the user's.
+            logger.warning(
+                "TIERCRAWL_RENDER_ALLOWED_HOSTS with a browser proxy (PLAYWRIGHT_LAUNCH_OPTIONS): "
+                "the browser's requests to other hosts are aborted, but not the hops of the "
+                "redirects it follows"
+            )
+            return
+        # Bound, never listening: a connection to it is refused at once, and no other
+        # process can take the port while the crawl runs.
+        self._closed_port = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._closed_port.bind(("127.0.0.1", 0))
+        port = self._closed_port.getsockname()[1]
+        self.context_kwargs["proxy"] = {
+            "server": f"http://127.0.0.1:{port}",
+            "bypass": self.request_filter.proxy_bypass(),
+        }
+        crawler.signals.connect(self._release_port, signal=signals.engine_stopped)
+
+    def _release_port(self) -> None:
+        if self._closed_port is not None:
+            self._closed_port.close()
 
     def process_request(self, request: scrapy.Request) -> None:
         if RENDER_REASON not in request.meta:
@@ -432,7 +476,7 @@ class RenderMiddleware:
             {
                 "playwright": True,
                 "playwright_context": self._assign_context(),
-                "playwright_context_kwargs": {"service_workers": "block"},
+                "playwright_context_kwargs": self.context_kwargs,
                 "playwright_page_goto_kwargs": {"wait_until": "domcontentloaded"},
                 "playwright_page_methods": [
                     PageMethod(settle, config.settle * 1000, config.quiet * 1000)
