@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import json
 import pickle
 import sys
+import zipfile
 from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from tiercrawl.core.compiled import (
     CompiledModules,
     compiled_copies,
     copies_enabled,
+    installed_elsewhere,
 )
 
 SUFFIX = EXTENSION_SUFFIXES[0]
@@ -37,15 +40,15 @@ def built(tmp_path: Path) -> CompiledModules:
         (sources / SOURCES[name]).write_bytes(source)
         (binaries / f"{name}.sha256").write_text(hashlib.sha256(source).hexdigest() + "\n")
         (binaries / f"{name}{SUFFIX}").write_bytes(b"")
-    return CompiledModules(sources, binaries, frozenset(SOURCES))
+    return CompiledModules(sources, [binaries], frozenset(SOURCES))
 
 
 @pytest.mark.parametrize("name", ["extract", "_walk"])
 def test_a_module_built_from_its_source_is_found(built: CompiledModules, name: str) -> None:
-    assert built.binary(name) == built.binaries / f"{name}{SUFFIX}"
+    assert built.binary(name) == built.binaries[0] / f"{name}{SUFFIX}"
     spec = built.find_spec(f"tiercrawl.core.{name}")
     assert spec is not None
-    assert spec.origin == str(built.binaries / f"{name}{SUFFIX}")
+    assert spec.origin == str(built.binaries[0] / f"{name}{SUFFIX}")
 
 
 def test_an_edited_walk_is_not_served(built: CompiledModules) -> None:
@@ -65,16 +68,65 @@ def test_an_edited_source_is_imported_as_it_is(built: CompiledModules) -> None:
     ["no hash", "no copy", "a copy for another Python", "no source"],
 )
 def test_no_copy_without_all_its_parts(built: CompiledModules, damage: str) -> None:
-    binary = built.binaries / f"extract{SUFFIX}"
+    binary = built.binaries[0] / f"extract{SUFFIX}"
     if damage == "no hash":
-        (built.binaries / "extract.sha256").unlink()
+        (built.binaries[0] / "extract.sha256").unlink()
     elif damage == "no copy":
         binary.unlink()
     elif damage == "a copy for another Python":
-        binary.rename(built.binaries / "extract.cpython-39-x86_64-linux-gnu.so")
+        binary.rename(built.binaries[0] / "extract.cpython-39-x86_64-linux-gnu.so")
     else:
         (built.sources / "extract.py").unlink()
     assert built.binary("extract") is None
+
+
+def test_a_later_directory_serves_a_source_the_first_has_no_build_of(
+    built: CompiledModules, tmp_path: Path
+) -> None:
+    stale, other = tmp_path / "stale", tmp_path / "other"
+    for directory, source in ((stale, b"VALUE = 0\n"), (other, b"VALUE = 1\n")):
+        directory.mkdir()
+        (directory / "extract.sha256").write_text(hashlib.sha256(source).hexdigest())
+        (directory / f"extract{SUFFIX}").write_bytes(b"")
+    finder = CompiledModules(built.sources, [stale, tmp_path / "absent", other], built.names)
+    assert finder.binary("extract") == other / f"extract{SUFFIX}"
+    assert finder.binary("_walk") is None
+
+
+def test_sources_in_a_zipped_egg_are_checked_against_binaries_on_disk(
+    built: CompiledModules, tmp_path: Path
+) -> None:
+    egg = tmp_path / "tiercrawl.egg"
+    with zipfile.ZipFile(egg, "w") as archive:
+        archive.writestr("tiercrawl/core/extract.py", b"VALUE = 1\n")
+        archive.writestr("tiercrawl/core/_walk.pyx", b"def walk(): return 2\n")
+    sources = zipfile.Path(egg, at="tiercrawl/core/")
+    finder = CompiledModules(sources, built.binaries, built.names)
+    assert finder.binary("extract") == built.binaries[0] / f"extract{SUFFIX}"
+    assert finder.binary("_walk") is None  # the egg's walk differs from the built one
+    assert finder.binary("text") is None  # neither in the egg nor built
+
+
+def test_the_compiled_modules_of_other_installations_are_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wheel installed in site-packages, and an editable install of a checkout."""
+    site, checkout = tmp_path / "site", tmp_path / "check out"
+    for root in (site, checkout):
+        (root / "tiercrawl" / "core" / "_compiled").mkdir(parents=True)
+    for name, files in (("tiercrawl-8.0", site), ("tiercrawl-9.0", None)):
+        info = site / f"{name}.dist-info"
+        info.mkdir()
+        version = name.split("-")[1]
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: tiercrawl\nVersion: {version}\n"
+        )
+        if files is None:
+            direct = {"url": checkout.as_uri(), "dir_info": {"editable": True}}
+            (info / "direct_url.json").write_text(json.dumps(direct))
+    monkeypatch.syspath_prepend(str(site))
+    found = installed_elsewhere()
+    assert found[:2] == [site / "tiercrawl/core/_compiled", checkout / "tiercrawl/core/_compiled"]
 
 
 def test_only_the_listed_modules_of_the_package_have_copies(built: CompiledModules) -> None:

@@ -8,8 +8,14 @@ and ``urls``, each as it is (their compiled copies). Each goes to
 from. `CompiledModules` imports a compiled module only while its source still
 has that hash: an edited module is imported from its source (the walk: the
 Python walk) until the next build (``scripts/setup``), never from a stale
-binary. Without a C compiler, and in a Scrapyd egg, there are none, and the
-sources run, with more CPU.
+binary. Without a C compiler there are none, and the sources run, with more
+CPU.
+
+A Scrapyd egg holds no binaries either (Python loads none from a zip), but it
+shadows a tiercrawl installed on the node, whose ``_compiled/`` may have them:
+where the package has no ``_compiled/`` of its own, the finder also looks in
+the other installations' (`installed_elsewhere`). The hash guard is the same,
+so a binary serves only a source identical to the one it was built from.
 
 ``TIERCRAWL_COMPILED_COPIES=0`` leaves the copies out (not the walk, whose
 Python twin the tests run anyway): how the tests check the sources
@@ -19,16 +25,27 @@ themselves (``scripts/test``).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sys
 from collections.abc import Sequence
-from importlib.abc import MetaPathFinder
+from importlib import metadata, resources
+from importlib.abc import MetaPathFinder, Traversable
 from importlib.machinery import EXTENSION_SUFFIXES, ExtensionFileLoader, ModuleSpec
 from importlib.util import spec_from_file_location
 from pathlib import Path
 from types import ModuleType
+from urllib.parse import unquote, urlsplit
 
-__all__ = ["COPIES", "SOURCES", "CompiledModules", "compiled_copies", "copies_enabled", "install"]
+__all__ = [
+    "COPIES",
+    "SOURCES",
+    "CompiledModules",
+    "compiled_copies",
+    "copies_enabled",
+    "install",
+    "installed_elsewhere",
+]
 
 COPIES = ("extract", "regions", "text", "urls")
 # The compiled modules served, by name: the source each is built from.
@@ -39,11 +56,13 @@ _PACKAGE = __name__.rpartition(".")[0]
 class CompiledModules(MetaPathFinder):
     """Finds the compiled form of a module of `SOURCES`, if built from its present source.
 
-    ``sources`` is the package's directory, ``binaries`` where the compiled modules
-    are; ``names`` the modules served.
+    ``sources`` is the package's directory (in a zip, for an egg), ``binaries``
+    the directories of compiled modules, searched in order; ``names`` the modules served.
     """
 
-    def __init__(self, sources: Path, binaries: Path, names: frozenset[str]) -> None:
+    def __init__(
+        self, sources: Traversable, binaries: Sequence[Path], names: frozenset[str]
+    ) -> None:
         self.sources = sources
         self.binaries = binaries
         self.names = names
@@ -64,17 +83,22 @@ class CompiledModules(MetaPathFinder):
     def binary(self, name: str) -> Path | None:
         """The compiled module ``name`` built from its present source, or None."""
         try:
-            built_from = (self.binaries / f"{name}.sha256").read_text(encoding="ascii").strip()
-            source = (self.sources / SOURCES[name]).read_bytes()
+            source = self.sources.joinpath(SOURCES[name]).read_bytes()
         except OSError:
             return None
-        if hashlib.sha256(source).hexdigest() != built_from:
-            return None
-        # This interpreter's suffixes only: a copy built for another Python is none.
-        for suffix in EXTENSION_SUFFIXES:
-            binary = self.binaries / f"{name}{suffix}"
-            if binary.is_file():
-                return binary
+        digest = hashlib.sha256(source).hexdigest()
+        for directory in self.binaries:
+            try:
+                built_from = (directory / f"{name}.sha256").read_text(encoding="ascii").strip()
+            except OSError:
+                continue
+            if built_from != digest:
+                continue
+            # This interpreter's suffixes only: a copy built for another Python is none.
+            for suffix in EXTENSION_SUFFIXES:
+                binary = directory / f"{name}{suffix}"
+                if binary.is_file():
+                    return binary
         return None
 
 
@@ -101,9 +125,32 @@ def install() -> None:
     """Put a `CompiledModules` finder first on ``sys.meta_path``, once."""
     if any(isinstance(finder, CompiledModules) for finder in sys.meta_path):
         return
-    here = Path(__file__).parent
+    own = Path(__file__).parent / "_compiled"
+    binaries = [own] if own.is_dir() else installed_elsewhere()
     names = frozenset(SOURCES if copies_enabled() else ["_walk"])
-    sys.meta_path.insert(0, CompiledModules(here, here / "_compiled", names))
+    sys.meta_path.insert(0, CompiledModules(resources.files(_PACKAGE), binaries, names))
+
+
+def installed_elsewhere() -> list[Path]:
+    """The ``_compiled/`` directories of the tiercrawl distributions installed here.
+
+    Found from their metadata: where the files are, or for an editable install
+    the checkout its ``direct_url.json`` names (PEP 610).
+    """
+    found: list[Path] = []
+    for dist in metadata.distributions(name="tiercrawl"):
+        roots = [Path(str(dist.locate_file("")))]
+        direct = json.loads(dist.read_text("direct_url.json") or "{}")
+        url = urlsplit(str(direct.get("url", "")))
+        if direct.get("dir_info", {}).get("editable") and url.scheme == "file":
+            roots.append(Path(unquote(url.path)))
+        for root in roots:
+            # resolve(): a distribution found on sys.path's "" (the current directory)
+            # locates its files relative to it.
+            directory = (root / _PACKAGE.replace(".", "/") / "_compiled").resolve()
+            if directory.is_dir() and directory not in found:
+                found.append(directory)
+    return found
 
 
 def compiled_copies() -> list[str]:
