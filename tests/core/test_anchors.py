@@ -44,7 +44,12 @@ BRAND = ["Acme", "Acme Tools"]
         ("Cörd\u00adless Drílls", "text", "exact_match"),
         ("Acme™ drills", "text", "branded"),
         ("gardening tips for spring", "text", "other"),
-        ("Acme drill photo", "image", "image"),
+        # An image's alt text is its anchor: keywords and brands count as in text.
+        ("Photo of a workshop", "image", "image"),
+        ("Cordless drill", "image", "exact_match"),
+        ("our new cordless drill", "image", "partial_match"),
+        ("Acme drill photo", "image", "branded"),
+        ("Click here", "image", "generic"),
         ("", "image", "empty"),
         ("", "empty", "empty"),
         ("   ", "text", "empty"),

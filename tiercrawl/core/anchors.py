@@ -134,18 +134,18 @@ def classify_anchor(
 ) -> str:
     """The class of one anchor: one of ``ANCHOR_CLASSES``.
 
-    ``kind`` is the link's ``anchor_kind`` (``text``/``image``/``empty``).
-    Precedence, first match wins: empty, image, naked URL, branded (a brand
-    term anywhere, so "Acme cordless drills" is branded), exact match (the
-    anchor is a keyword), partial match (a keyword inside the anchor, or half
-    of a keyword's words), generic, other.
+    ``kind`` is the link's ``anchor_kind`` (``text``/``image``/``empty``); an
+    image link's text is its alt text, which search engines read as its anchor.
+    Precedence, first match wins: empty, naked URL, branded (a brand term
+    anywhere, so "Acme cordless drills" is branded), exact match (the anchor
+    is a keyword), generic, partial match (a keyword inside the anchor, or
+    half of a keyword's words), image (an image link's alt text of none of
+    these), other.
     """
     text = (text or "").strip()
     words = terms(text)
     if kind == "empty" or not words:
         return "empty"
-    if kind == "image":
-        return "image"
     if _is_naked_url(text):
         return "naked_url"
     if any(_contains(words, terms(term)) for term in brand):
@@ -160,7 +160,7 @@ def classify_anchor(
     for kw in keyword_terms:
         if _contains(words, kw) or (len(anchor_words & set(kw)) * 2 >= len(kw) > 1):
             return "partial_match"
-    return "other"
+    return "image" if kind == "image" else "other"
 
 
 def _is_naked_url(text: str) -> bool:
