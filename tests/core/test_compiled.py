@@ -110,7 +110,8 @@ def test_sources_in_a_zipped_egg_are_checked_against_binaries_on_disk(
 def test_the_compiled_modules_of_other_installations_are_found(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A wheel installed in site-packages, and an editable install of a checkout."""
+    """A wheel installed in site-packages, an editable install of a checkout, and metadata
+    no installer wrote (read past, not a failed import of the package)."""
     site, checkout = tmp_path / "site", tmp_path / "check out"
     for root in (site, checkout):
         (root / "tiercrawl" / "core" / "_compiled").mkdir(parents=True)
@@ -124,6 +125,11 @@ def test_the_compiled_modules_of_other_installations_are_found(
         if files is None:
             direct = {"url": checkout.as_uri(), "dir_info": {"editable": True}}
             (info / "direct_url.json").write_text(json.dumps(direct))
+    for garbage in ("{not json", '["a list"]', '{"dir_info": {"editable": true}}'):
+        info = site / f"tiercrawl-7.{len(garbage)}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text("Metadata-Version: 2.1\nName: tiercrawl\nVersion: 7\n")
+        (info / "direct_url.json").write_text(garbage)
     monkeypatch.syspath_prepend(str(site))
     found = installed_elsewhere()
     assert found[:2] == [site / "tiercrawl/core/_compiled", checkout / "tiercrawl/core/_compiled"]

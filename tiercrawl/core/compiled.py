@@ -30,12 +30,16 @@ import os
 import sys
 from collections.abc import Sequence
 from importlib import metadata, resources
-from importlib.abc import MetaPathFinder, Traversable
+from importlib.abc import MetaPathFinder
 from importlib.machinery import EXTENSION_SUFFIXES, ExtensionFileLoader, ModuleSpec
 from importlib.util import spec_from_file_location
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 __all__ = [
     "COPIES",
@@ -140,10 +144,9 @@ def installed_elsewhere() -> list[Path]:
     found: list[Path] = []
     for dist in metadata.distributions(name="tiercrawl"):
         roots = [Path(str(dist.locate_file("")))]
-        direct = json.loads(dist.read_text("direct_url.json") or "{}")
-        url = urlsplit(str(direct.get("url", "")))
-        if direct.get("dir_info", {}).get("editable") and url.scheme == "file":
-            roots.append(Path(unquote(url.path)))
+        checkout = _editable_checkout(dist.read_text("direct_url.json"))
+        if checkout is not None:
+            roots.append(checkout)
         for root in roots:
             # resolve(): a distribution found on sys.path's "" (the current directory)
             # locates its files relative to it.
@@ -151,6 +154,17 @@ def installed_elsewhere() -> list[Path]:
             if directory.is_dir() and directory not in found:
                 found.append(directory)
     return found
+
+
+def _editable_checkout(direct_url: str | None) -> Path | None:
+    """The directory an editable install's ``direct_url.json`` names, if it names one."""
+    try:
+        direct: Any = json.loads(direct_url or "{}")
+        editable = direct["dir_info"]["editable"] is True
+        url = urlsplit(direct["url"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None  # not editable, or metadata no tool wrote: nothing to find there
+    return Path(unquote(url.path)) if editable and url.scheme == "file" else None
 
 
 def compiled_copies() -> list[str]:
