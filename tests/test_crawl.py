@@ -23,8 +23,11 @@ from tests.conftest import (
     setting_args,
 )
 from tests.web import TestWeb
+from tiercrawl.core.campaign import load_campaign
 from tiercrawl.core.compiled import COPIES
+from tiercrawl.core.shards import plan_shards
 from tiercrawl.demo.webserver import Site
+from tiercrawl.jobs.runs import close_run, create_sharded_run
 from tiercrawl.store import Store, open_store
 
 PAGE_FIELDS = {
@@ -526,12 +529,16 @@ def test_small_batches_written_one_or_several_at_once_store_the_same_documents(
 
 
 def _crawl_under_way(
-    web: TestWeb, campaign: Path, mongo_uri: str, **settings: str
+    web: TestWeb,
+    campaign: Path,
+    mongo_uri: str,
+    spider_args: tuple[str, ...] = (),
+    **settings: str,
 ) -> subprocess.Popen[str]:
     """``scrapy crawl tiers`` started in the background, once it has asked the blog for /slow
     (delayed 4 s): the reactor runs and the run is stored."""
     slow_hits = web.blog.hits.get("/slow", 0)
-    command = ["-m", "scrapy", "crawl", "tiers", "-a", f"campaign={campaign}"]
+    command = ["-m", "scrapy", "crawl", "tiers", "-a", f"campaign={campaign}", *spider_args]
     process = subprocess.Popen(
         [sys.executable, *command, *setting_args({**TEST_CRAWL_SETTINGS, **settings})],
         cwd=ROOT,
@@ -548,12 +555,8 @@ def _crawl_under_way(
     return process
 
 
-def test_a_forced_shutdown_fails_the_run_at_once(
-    web: TestWeb, store: Store, mongo_uri: str, tmp_path: Path
-) -> None:
-    # Ctrl-C twice: Scrapy stops the reactor and the spider never closes.
-    campaign = blog_campaign(web, tmp_path / "forced.yaml", "/slow", "/best-drills")
-    process = _crawl_under_way(web, campaign, mongo_uri, DOWNLOAD_TIMEOUT="30")
+def _force_stop(process: subprocess.Popen[str]) -> str:
+    """Ctrl-C twice: Scrapy stops the reactor and the spider never closes. Its stderr."""
     try:
         # Signals before the reactor runs are not Scrapy's to handle: hence a download.
         process.send_signal(signal.SIGINT)
@@ -563,11 +566,46 @@ def test_a_forced_shutdown_fails_the_run_at_once(
     finally:
         process.kill()
     assert "forcing unclean shutdown" in err, err[-3000:]
+    return err
+
+
+def test_a_forced_shutdown_fails_the_run_at_once(
+    web: TestWeb, store: Store, mongo_uri: str, tmp_path: Path
+) -> None:
+    campaign = blog_campaign(web, tmp_path / "forced.yaml", "/slow", "/best-drills")
+    err = _force_stop(_crawl_under_way(web, campaign, mongo_uri, DOWNLOAD_TIMEOUT="30"))
     run = store.runs.find_one({"campaign": "forced"})
     assert run is not None
     assert run["status"] == "failed", err[-3000:]
     assert run["close_reason"] == "shutdown: forced before the crawl closed"
     assert run["finished_at"] is not None
+
+
+def test_a_forced_shutdown_of_the_last_shard_finalises_its_run(
+    web: TestWeb, store: Store, mongo_uri: str, tmp_path: Path
+) -> None:
+    """The other shard has closed: the forced one is the last, and its run is finalised
+    (failed, placements computed) as it stops."""
+    path = blog_campaign(web, tmp_path / "forced-shard.yaml", "/slow", "/best-drills")
+    campaign = load_campaign(path)
+    shards = plan_shards(campaign.pages(), 2)
+    assert [shard.page_count for shard in shards] == [2, 1]  # the blog's two posts, the target
+    run_id = "forced-shard-run"
+    create_sharded_run(
+        store, run_id, campaign, shards, nodes=["node0", "node1"], project="tiercrawl"
+    )
+    close_run(store, run_id, campaign, shard=1, reason="finished", stats={"tiercrawl/pages": 1})
+    spider_args = ("-a", f"run_id={run_id}", "-a", "shard=0")
+    err = _force_stop(_crawl_under_way(web, path, mongo_uri, spider_args, DOWNLOAD_TIMEOUT="30"))
+    run = store.runs.find_one({"_id": run_id})
+    assert run is not None
+    assert run["status"] == "failed", err[-3000:]
+    assert [shard["status"] for shard in run["shards"]] == ["failed", "finished"]
+    assert run["shards"][0]["close_reason"] == "shutdown: forced before the crawl closed"
+    assert run["finished_at"] is not None
+    # Every entry has its verdict, from what the shards stored.
+    placements = {doc["url"]: doc["status"] for doc in store.placements.find({"run_id": run_id})}
+    assert set(placements) == {web.blog.url("/slow"), web.blog.url("/best-drills")}
 
 
 def test_the_heartbeat_outlives_a_store_outage(web: TestWeb, tmp_path: Path) -> None:
