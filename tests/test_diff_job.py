@@ -301,6 +301,21 @@ def test_retention_keeps_the_newest_runs_and_their_rechecks_without_orphans(stor
         assert set(store.db[collection].distinct("run_id")) == kept - {"live-now"}, collection
 
 
+def test_retention_removes_the_links_a_failed_run_stored_without_their_page(
+    store: Store,
+) -> None:
+    for day, run_id, status in [(1, "crashed", "failed"), (2, "done", "finished")]:
+        add_run(store, run_id, day, status=status)
+        fill(store, run_id)
+    # Links written before a crash stopped their page's write: no page counts them.
+    stray = link_document("https://blog.example/lost", TARGET, 0)
+    store.insert_links([{"run_id": "crashed", **stray}])
+    add_run(store, "newest", 3)
+    fill(store, "newest")
+    assert apply_retention(store, CAMPAIGN, 1) == ["done", "crashed"]
+    assert store.links.distinct("run_id") == ["newest"]
+
+
 def test_retention_counts_finished_runs_only(store: Store) -> None:
     for day, run_id, status in [
         (1, "old", "finished"),

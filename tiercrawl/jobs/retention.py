@@ -5,6 +5,12 @@ keeps its rechecks (they belong to it: `tiercrawl.jobs.diff`); a running run
 is never touched. A run is removed children first (``links``, ``pages``,
 ``placements``, ``placement_digests``, ``scores``) and its ``runs`` document last, so a cleanup that
 is interrupted leaves a run that the next cleanup removes, never orphans.
+
+A finished run's links are found from its pages (`Store.delete_run_links`):
+``links`` has no index on ``run_id``. A run that did not finish may hold
+links whose page was never stored (a crash between the two writes, pages
+the store refused), so its links are removed by ``run_id``: one read of the
+whole collection for each such run, which is rare.
 """
 
 from __future__ import annotations
@@ -53,10 +59,14 @@ def runs_to_remove(store: Store, campaign: str, keep: int) -> list[str]:
 def apply_retention(store: Store, campaign: str, keep: int) -> list[str]:
     """Remove the runs `runs_to_remove` names, children first; return their ids."""
     removed = runs_to_remove(store, campaign, keep)
+    unfinished = {
+        run["_id"]
+        for run in store.runs.find({"_id": {"$in": removed}, "status": {"$ne": "finished"}}, {})
+    }
     for run_id in removed:
         for collection in RUN_COLLECTIONS:
-            if collection == "links":
-                store.delete_run_links(run_id)  # by the run's pages: links have no run_id index
+            if collection == "links" and run_id not in unfinished:
+                store.delete_run_links(run_id)
             else:
                 store.db[collection].delete_many({"run_id": run_id})
         store.runs.delete_one({"_id": run_id})
