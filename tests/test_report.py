@@ -223,3 +223,23 @@ def test_the_overuse_warning_gives_the_count() -> None:
         '<p class="warn">exact_match_overuse: 4 of 10 found tier-1 anchors (40%) are '
         "exact-match keywords</p>"
     ) in section.body
+
+
+def test_tier1_pages_whose_tier2_anchors_overuse_keywords_are_named() -> None:
+    table = [{"tier": 2, "anchor_class": "exact_match"}]
+    pages = [
+        {"target": f"https://guest{n}.example/<post>", "exact_match": 9, "found": 12}
+        for n in range(12)
+    ]
+    run = {"scoring": {"anchors": {"2": {"exact_match_overuse": False, "overused_pages": pages}}}}
+    anchors = next(make for make in SECTIONS if make.__name__ == "_anchors")
+    section = anchors(ReportData("acme", run, table))
+    assert section is not None
+    assert (
+        '<p class="warn">exact_match_overuse: 9 of 12 found tier-2 anchors to '
+        "https://guest0.example/&lt;post&gt; (75%) are exact-match keywords</p>"
+    ) in section.body
+    assert "guest9.example" in section.body
+    assert "guest10.example" not in section.body
+    assert "… and 2 more tier-1 pages" in section.body
+    assert "found tier-2 anchors (" not in section.body  # the pool does not overuse them

@@ -240,6 +240,33 @@ def test_a_tier_whose_anchors_are_mostly_exact_match_is_flagged(store: Store) ->
     assert "exact_match_overuse" not in food["flags"]  # branded
 
 
+def test_a_tier1_page_whose_tier2_anchors_are_mostly_exact_match_is_flagged(
+    store: Store,
+) -> None:
+    """Each tier-1 page's tier-2 links are its own profile: varied anchors to the other
+    pages do not hide one page whose every tier-2 link is a keyword."""
+    run = build_run(store)
+    blog, twin = "https://blog.example.org/drills", "https://twin.example.net/drills"
+    pages = [(twin, f"https://spin{n}.example.net/t", "cordless drills") for n in range(10)]
+    pages += [(blog, f"https://talk{n}.example.net/t", "this review") for n in range(30)]
+    pages.append((blog, "https://talk-exact.example.net/t", "power drills"))
+    for target, url, anchor_text in pages:
+        run.page(url, 2, FORUM_TEXT)
+        link = run.link(url, target, 1, anchor_text=anchor_text)
+        run.placement(2, url, target, "live", link)
+    store.campaigns.insert_one({"name": "acme", "campaign": CAMPAIGN})
+    score_run(store, "acme")
+    anchors = store.runs.find_one({"_id": "run-1"})["scoring"]["anchors"]["2"]
+    # 11 exact-match anchors of 42 found tier-2 links: 26 %, not overuse for the tier.
+    assert (anchors["counts"]["exact_match"], anchors["exact_match_overuse"]) == (11, False)
+    assert anchors["overused_pages"] == [{"target": twin, "exact_match": 10, "found": 10}]
+    flagged = store.scores.find_one({"url": "https://spin0.example.net/t"})
+    assert "exact_match_overuse" in flagged["flags"]
+    to_blog = store.scores.find_one({"url": "https://talk-exact.example.net/t"})
+    assert to_blog["anchor_class"] == "exact_match"
+    assert "exact_match_overuse" not in to_blog["flags"]
+
+
 def test_latest_finished_run_is_scored(store: Store) -> None:
     build_run(store, "old", age=5)
     build_run(store, "new", age=0)

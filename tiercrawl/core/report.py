@@ -63,6 +63,8 @@ COLUMNS = (
 )
 STATUS_ORDER = ("live", "nofollow", "not_indexable", "missing", "inconclusive", "page_error")
 HISTOGRAM_BINS = 10
+# Tier-1 pages named, at most, in the warning of their tier-2 anchors' overuse.
+OVERUSED_PAGES_LISTED = 10
 
 # Spreadsheets run a cell that starts with one of these as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -258,11 +260,26 @@ def _anchors(data: ReportData) -> Section | None:
                 f"{total} found tier-{tier} anchors "
                 f"({100 * anchors.get('exact_match_share', 0):.0f}%) are exact-match keywords</p>"
             )
+        note += _overused_pages(anchors.get("overused_pages") or [])
         charts.append(f"<figure><figcaption>Tier {tier}, {total} found links</figcaption>")
         charts.append(chart + note + "</figure>")
     if not charts:
         return None
     return Section("anchors", "Anchor-text distribution", "".join(charts))
+
+
+def _overused_pages(pages: list[dict[str, Any]]) -> str:
+    """Warnings for the tier-1 pages whose own tier-2 anchors overuse exact-match keywords."""
+    lines = [
+        f'<p class="warn">exact_match_overuse: {page["exact_match"]} of {page["found"]} found '
+        f"tier-2 anchors to {_e(page['target'])} "
+        f"({100 * page['exact_match'] / page['found']:.0f}%) are exact-match keywords</p>"
+        for page in pages[:OVERUSED_PAGES_LISTED]
+    ]
+    if len(pages) > OVERUSED_PAGES_LISTED:
+        more = len(pages) - OVERUSED_PAGES_LISTED
+        lines.append(f'<p class="warn">… and {more} more tier-1 pages</p>')
+    return "".join(lines)
 
 
 def _histogram(data: ReportData) -> Section:

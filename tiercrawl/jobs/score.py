@@ -16,7 +16,7 @@ stored campaign's ``score_weights``, then the caller's override.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -252,6 +252,35 @@ def _doc(
     return doc
 
 
+def _overused_tier1_pages(
+    placements: Iterable[Mapping[str, Any]], classes: Mapping[int, str | None]
+) -> dict[str, dict[str, Any]]:
+    """The tier-1 pages whose tier-2 anchors overuse exact-match keywords, by `match_key`.
+
+    Each tier-1 page has a profile of its own, the links that point at it, as the
+    money site has its tier-1 links: a pool of all tier-2 links would hide one page
+    whose every link is an exact-match keyword among pages with varied anchors.
+    """
+    by_page: dict[str, list[str]] = defaultdict(list)
+    written: dict[str, str] = {}
+    for placement in placements:
+        anchor_class = classes[id(placement)]
+        if placement["tier"] == 2 and anchor_class:
+            key = match_key(placement["target"])
+            by_page[key].append(anchor_class)
+            written.setdefault(key, placement["target"])
+    overused = {}
+    for key, page_classes in by_page.items():
+        profile = anchor_distribution(page_classes)
+        if profile.exact_match_overuse:
+            overused[key] = {
+                "target": written[key],
+                "exact_match": profile.counts["exact_match"],
+                "found": profile.total,
+            }
+    return overused
+
+
 def score_run(
     store: Store,
     name: str,
@@ -271,6 +300,7 @@ def score_run(
         anchors[tier] = anchor_distribution(
             c for p in scorer.placements if p["tier"] == tier and (c := classes[id(p)])
         )
+    overused_pages = _overused_tier1_pages(scorer.placements, classes)
     scored_at = datetime.now(UTC)
     docs: list[dict[str, Any]] = []
     # Tier-2 first: their scores are the quality of the tier-1 pages' support.
@@ -293,7 +323,10 @@ def score_run(
                 quality=sum(s for _, s in found) / 100,
             )
         anchor_class = classes[id(placement)]
-        score = scorer.score(placement, anchor_class, anchors[tier].exact_match_overuse, support)
+        overuse = anchors[tier].exact_match_overuse or (
+            tier == 2 and match_key(placement["target"]) in overused_pages
+        )
+        score = scorer.score(placement, anchor_class, overuse, support)
         if tier == 2:
             tier2_scores[match_key(placement["target"])].append((placement, score.score))
         docs.append(_doc(run, placement, score, anchor_class, support, scored_at))
@@ -319,6 +352,11 @@ def score_run(
                             "counts": dist.counts,
                             "exact_match_share": round(dist.share("exact_match"), 4),
                             "exact_match_overuse": dist.exact_match_overuse,
+                            **(
+                                {"overused_pages": list(overused_pages.values())}
+                                if tier == 2
+                                else {}
+                            ),
                         }
                         for tier, dist in anchors.items()
                     },
