@@ -449,6 +449,20 @@ def test_a_context_sends_other_hosts_to_a_port_where_nothing_listens() -> None:
     crawler.signals.send_catch_log(signals.engine_stopped)
 
 
+def test_without_a_loopback_port_the_hops_go_unchecked_with_a_warning(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(self: socket.socket, address: Any) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(socket.socket, "bind", refuse)
+    middleware = RenderMiddleware.from_crawler(get_crawler(settings_dict=RENDER_SETTINGS))
+    assert "proxy" not in middleware.context_kwargs
+    assert "no loopback port for the browser's proxy ([Errno 13] Permission denied)" in (
+        caplog.text
+    )
+
+
 def test_a_browser_proxy_of_the_users_own_is_kept(caplog: pytest.LogCaptureFixture) -> None:
     launch = {"proxy": {"server": "http://127.0.0.1:3128"}}
     crawler = get_crawler(settings_dict={**RENDER_SETTINGS, "PLAYWRIGHT_LAUNCH_OPTIONS": launch})

@@ -445,19 +445,34 @@ class RenderMiddleware:
         return cls(crawler, config)
 
     def _guard_hosts(self, crawler: Crawler) -> None:
+        unchecked = (
+            "the browser's requests to other hosts are aborted, "
+            "but not the hops of the redirects it follows"
+        )
         if crawler.settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS").get("proxy"):
             # A context's proxy would replace the user's.
             logger.warning(
-                "TIERCRAWL_RENDER_ALLOWED_HOSTS with a browser proxy (PLAYWRIGHT_LAUNCH_OPTIONS): "
-                "the browser's requests to other hosts are aborted, but not the hops of the "
-                "redirects it follows"
+                "TIERCRAWL_RENDER_ALLOWED_HOSTS with a browser proxy "
+                "(PLAYWRIGHT_LAUNCH_OPTIONS): %s",
+                unchecked,
             )
             return
         # Bound, never listening: a connection to it is refused at once, and no other
         # process can take the port while the crawl runs.
-        self._closed_port = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._closed_port.bind(("127.0.0.1", 0))
-        port = self._closed_port.getsockname()[1]
+        closed_port = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            closed_port.bind(("127.0.0.1", 0))
+        except OSError as exc:
+            closed_port.close()
+            logger.warning(
+                "TIERCRAWL_RENDER_ALLOWED_HOSTS: no loopback port for the browser's proxy "
+                "(%s): %s",
+                exc,
+                unchecked,
+            )
+            return
+        self._closed_port = closed_port
+        port = closed_port.getsockname()[1]
         self.context_kwargs["proxy"] = {
             "server": f"http://127.0.0.1:{port}",
             "bypass": self.request_filter.proxy_bypass(),
