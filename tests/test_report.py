@@ -4,6 +4,7 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -213,16 +214,21 @@ def test_every_csv_text_cell_is_defused_and_a_lone_cr_stays_in_its_cell() -> Non
     assert row["score"] == "-1.5"  # a number, not text: left as it is
 
 
+def _anchors_section(anchors: dict[str, Any], table: list[dict[str, Any]]) -> str:
+    """The body of the report's anchor section, for the run's ``scoring.anchors``."""
+    make = next(make for make in SECTIONS if make.__name__ == "_anchors")
+    section = make(ReportData("acme", {"scoring": {"anchors": anchors}}, table))
+    assert section is not None
+    return section.body
+
+
 def test_the_overuse_warning_gives_the_count() -> None:
     table = [{"tier": 1, "anchor_class": c} for c in ["exact_match"] * 4 + ["branded"] * 6]
-    run = {"scoring": {"anchors": {"1": {"exact_match_overuse": True, "exact_match_share": 0.4}}}}
-    anchors = next(make for make in SECTIONS if make.__name__ == "_anchors")
-    section = anchors(ReportData("acme", run, table))
-    assert section is not None
+    body = _anchors_section({"1": {"exact_match_overuse": True, "exact_match_share": 0.4}}, table)
     assert (
         '<p class="warn">exact_match_overuse: 4 of 10 found tier-1 anchors (40%) are '
         "exact-match keywords</p>"
-    ) in section.body
+    ) in body
 
 
 def test_tier1_pages_whose_tier2_anchors_overuse_keywords_are_named() -> None:
@@ -231,15 +237,12 @@ def test_tier1_pages_whose_tier2_anchors_overuse_keywords_are_named() -> None:
         {"target": f"https://guest{n}.example/<post>", "exact_match": 9, "found": 12}
         for n in range(12)
     ]
-    run = {"scoring": {"anchors": {"2": {"exact_match_overuse": False, "overused_pages": pages}}}}
-    anchors = next(make for make in SECTIONS if make.__name__ == "_anchors")
-    section = anchors(ReportData("acme", run, table))
-    assert section is not None
+    body = _anchors_section({"2": {"exact_match_overuse": False, "overused_pages": pages}}, table)
     assert (
         '<p class="warn">exact_match_overuse: 9 of 12 found tier-2 anchors to '
         "https://guest0.example/&lt;post&gt; (75%) are exact-match keywords</p>"
-    ) in section.body
-    assert "guest9.example" in section.body
-    assert "guest10.example" not in section.body
-    assert "… and 2 more tier-1 pages" in section.body
-    assert "found tier-2 anchors (" not in section.body  # the pool does not overuse them
+    ) in body
+    assert "guest9.example" in body
+    assert "guest10.example" not in body
+    assert "… and 2 more tier-1 pages" in body
+    assert "found tier-2 anchors (" not in body  # the pool does not overuse them
