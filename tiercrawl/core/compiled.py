@@ -29,7 +29,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from importlib import metadata, resources
+from importlib import resources
 from importlib.abc import MetaPathFinder
 from importlib.machinery import EXTENSION_SUFFIXES, ExtensionFileLoader, ModuleSpec
 from importlib.util import spec_from_file_location
@@ -141,6 +141,10 @@ def installed_elsewhere() -> list[Path]:
     Found from their metadata: where the files are, or for an editable install
     the checkout its ``direct_url.json`` names (PEP 610).
     """
+    # Here, not at the top: only a package without binaries of its own gets this far, and
+    # importlib.metadata takes 25 to 45 ms to import, at every start of every command.
+    from importlib import metadata
+
     found: list[Path] = []
     for dist in metadata.distributions(name="tiercrawl"):
         roots = [Path(str(dist.locate_file("")))]
