@@ -16,9 +16,11 @@ whole collection for each such run, which is rare.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from tiercrawl.store import Store
 
 __all__ = ["RUN_COLLECTIONS", "apply_retention", "runs_to_remove"]
@@ -35,6 +37,11 @@ def runs_to_remove(store: Store, campaign: str, keep: int) -> list[str]:
     Only finished runs count: failed ones between them are kept with them, but
     never take the place of the baseline a diff needs.
     """
+    return [run["_id"] for run in _removable(store, campaign, keep)]
+
+
+def _removable(store: Store, campaign: str, keep: int) -> list[Mapping[str, Any]]:
+    """The ``runs`` documents of `runs_to_remove`."""
     if keep <= 0:
         return []
     runs = store.runs_of(campaign, ("finished", "failed"))  # newest first
@@ -53,22 +60,20 @@ def runs_to_remove(store: Store, campaign: str, keep: int) -> list[str]:
             run_id = str(parents[run_id])
         return run_id
 
-    return [run["_id"] for run in runs if root(run["_id"]) not in kept]
+    return [run for run in runs if root(run["_id"]) not in kept]
 
 
 def apply_retention(store: Store, campaign: str, keep: int) -> list[str]:
     """Remove the runs `runs_to_remove` names, children first; return their ids."""
-    removed = runs_to_remove(store, campaign, keep)
-    unfinished = {
-        run["_id"]
-        for run in store.runs.find({"_id": {"$in": removed}, "status": {"$ne": "finished"}}, {})
-    }
-    for run_id in removed:
+    removed = []
+    for run in _removable(store, campaign, keep):
+        run_id = run["_id"]
         for collection in RUN_COLLECTIONS:
-            if collection == "links" and run_id not in unfinished:
+            if collection == "links" and run["status"] == "finished":
                 store.delete_run_links(run_id)
             else:
                 store.db[collection].delete_many({"run_id": run_id})
         store.runs.delete_one({"_id": run_id})
         logger.info("retention: removed run %s of %s", run_id, campaign)
+        removed.append(run_id)
     return removed
