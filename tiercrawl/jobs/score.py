@@ -323,12 +323,11 @@ def score_run(
                 quality=sum(s for _, s in found) / 100,
             )
         anchor_class = classes[id(placement)]
-        overuse = anchors[tier].exact_match_overuse or (
-            tier == 2 and match_key(placement["target"]) in overused_pages
-        )
+        target_key = match_key(placement["target"]) if tier == 2 else None
+        overuse = anchors[tier].exact_match_overuse or target_key in overused_pages
         score = scorer.score(placement, anchor_class, overuse, support)
-        if tier == 2:
-            tier2_scores[match_key(placement["target"])].append((placement, score.score))
+        if target_key is not None:
+            tier2_scores[target_key].append((placement, score.score))
         docs.append(_doc(run, placement, score, anchor_class, support, scored_at))
     store.upsert_many("scores", docs, key=SCORE_KEY)
     by_tier: dict[int, list[float]] = defaultdict(list)
