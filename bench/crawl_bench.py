@@ -34,8 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +43,7 @@ import scrapy
 from crawlbench.measure import Measurement, cpu_seconds, memory_kib, run_measured
 from crawlbench.nginx import NGINX, free_port, serving
 from crawlbench.site import ARTICLE_HOSTS, Site, generate_site
+from crawlbench.store import store_server
 
 from tiercrawl import settings as project
 
@@ -237,26 +237,12 @@ class Bench:
             stats.sort_stats("cumulative").print_stats(40)
         return report
 
-    @contextmanager
-    def store_process(self, name: str) -> Iterator[tuple[int, str]]:
-        # The embedded store's own process (tiercrawl.store.server), started by hand: the
-        # crawl reaches it through TIERCRAWL_MONGO_URI, and its CPU is read apart.
-        # A directory of its own each time: a later round starts from an empty store too.
+    def store_process(self, name: str) -> AbstractContextManager[tuple[int, str]]:
+        # The embedded store's own process, started by hand: the crawl reaches it through
+        # TIERCRAWL_MONGO_URI, and its CPU is read apart. A directory of its own each
+        # time: a later round starts from an empty store too.
         data = tempfile.mkdtemp(prefix=f"{name}-", dir=self.work)
-        command = [sys.executable, "-m", "tiercrawl.store.server", data]
-        process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=self.env()
-        )
-        assert process.stdin is not None
-        assert process.stdout is not None
-        try:
-            uri = process.stdout.readline().strip()
-            if not uri:
-                raise RuntimeError("the store process did not start")
-            yield process.pid, uri
-        finally:
-            process.stdin.close()  # the server stops when its standard input closes
-            process.wait(timeout=60)
+        return store_server(Path(data), env=self.env())
 
     def advertools(self) -> Result | None:
         if not ADVERTOOLS_PYTHON.exists():

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -38,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from crawlbench.measure import cpu_seconds
 from crawlbench.site import ARTICLE_HOSTS, generate_site
+from crawlbench.store import store_server
 
 from tiercrawl.core.extract import extract_page
 from tiercrawl.jobs.placements import _ALIAS_FIELDS, _PAGE_FIELDS
@@ -50,19 +50,12 @@ PAGE_KEY = [("run_id", 1), ("url", 1)]
 @contextmanager
 def store_process(data: Path) -> Iterator[tuple[int, Store]]:
     """The embedded store's server on ``data``, and a `Store` on it."""
-    command = [sys.executable, "-m", "tiercrawl.store.server", str(data)]
-    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert process.stdin is not None
-    assert process.stdout is not None
-    try:
-        store = open_store(process.stdout.readline().strip())
+    with store_server(data) as (pid, uri):
+        store = open_store(uri)
         try:
-            yield process.pid, store
+            yield pid, store
         finally:
             store.client.close()
-    finally:
-        process.stdin.close()  # the server stops when its standard input closes
-        process.wait(timeout=60)
 
 
 def documents(pages: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
