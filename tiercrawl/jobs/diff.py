@@ -64,9 +64,11 @@ __all__ = [
     "NoBaselineError",
     "changes_between",
     "iter_diff",
+    "placement_entries",
     "plan_diff",
     "recheck_campaign",
     "recheck_keys",
+    "recheck_root",
     "report_sections",
 ]
 
@@ -157,7 +159,7 @@ def plan_diff(
         for run in reversed(runs)
         if run.get("recheck_of")
         and run["_id"] != newer["_id"]
-        and _root(by_id, run["_id"]) == from_run
+        and recheck_root(by_id, run["_id"]) == from_run
         and run["started_at"] < newer["started_at"]
     ]
     scored = bool(by_id[from_run].get("scoring")) and bool(newer.get("scoring"))
@@ -173,7 +175,7 @@ def plan_diff(
     )
 
 
-def _root(by_id: Mapping[str, Doc], run_id: str) -> str:
+def recheck_root(by_id: Mapping[str, Doc], run_id: str) -> str:
     """The full run a chain of rechecks started from."""
     seen = set()
     while (run := by_id.get(run_id)) is not None and run.get("recheck_of") and run_id not in seen:
@@ -184,7 +186,7 @@ def _root(by_id: Mapping[str, Doc], run_id: str) -> str:
 
 def _baseline(runs: list[dict[str, Any]], by_id: Mapping[str, Doc], run_id: str) -> Doc | None:
     """The full run before the full run that ``run_id`` is or rechecks."""
-    root = by_id.get(_root(by_id, run_id))
+    root = by_id.get(recheck_root(by_id, run_id))
     if root is None:
         return None
     return next(
@@ -216,7 +218,7 @@ class _Stub(dict[str, Any]):
     """A placement as its run's digest holds it: key, ``status``, ``digest``; no document."""
 
 
-def _entries(store: Store, run_id: str) -> Iterator[Doc]:
+def placement_entries(store: Store, run_id: str) -> Iterator[Doc]:
     """A run's placements in key order: digest entries, or documents for a run without digests.
 
     Digests are read `_DIGEST_READS` documents at a time by a ``seq`` range
@@ -520,8 +522,8 @@ def iter_diff(store: Store, plan: DiffPlan) -> Iterator[tuple[Doc, list[Change]]
     """
     try:
         if plan.prior is None:
-            older = overlay([_entries(store, run) for run in plan.older])
-            pairs = align(older, _entries(store, plan.newer))
+            older = overlay([placement_entries(store, run) for run in plan.older])
+            pairs = align(older, placement_entries(store, plan.newer))
             scored = (plan.baseline, plan.newer) if plan.scored else None
             for batch in batches(pairs, _PAIRS):
                 yield from _resolve(store, batch, scored, plan.earlier)
