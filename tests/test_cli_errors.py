@@ -86,7 +86,9 @@ def test_output_a_terminal_cannot_encode_is_escaped(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "command", [["diff", CAMPAIGN], ["report", CAMPAIGN], ["demo"]], ids=["diff", "report", "demo"]
+    "command",
+    [["diff", CAMPAIGN], ["history", CAMPAIGN], ["report", CAMPAIGN], ["demo"]],
+    ids=["diff", "history", "report", "demo"],
 )
 def test_an_empty_output_path_is_a_usage_error(
     command: list[str], capsys: pytest.CaptureFixture[str]

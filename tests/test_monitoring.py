@@ -237,6 +237,25 @@ def test_two_crawls_give_the_expected_changes_the_recheck_settles_them(
     assert len(receiver.bodies) == 2
     assert receiver.bodies[1] == doc
 
+    # The history: the second crawl overlaid with its recheck, /limited never read again.
+    assert main(["history", CAMPAIGN, "--mongo-uri", mongo_uri, "--format", "json"]) == 0
+    history = json.loads(capsys.readouterr().out)
+    assert [len(run["rechecks"]) for run in history["runs"]] == [0, 1]
+    assert {
+        p["url"].removeprefix(monitor_web.blog.base): (p["timeline"], p["verdict"])
+        for p in history["placements"]
+    } == {
+        "/removed": ("LM", "missing"),
+        "/retarget": ("LM", "missing"),
+        "/rel": ("LL", "live"),
+        "/footer": ("LL", "live"),
+        "/noindex": ("LI", "not_indexable"),
+        "/busy": ("LL", "live"),
+        "/limited": ("L?", "live"),
+        "/stable": ("LL", "live"),
+        "/kit-post": ("LL", "live"),
+    }
+
     # A third full crawl with TIERCRAWL_KEEP_RUNS=1: only it stays, and nothing of the others.
     crawl(campaign, mongo_uri, TIERCRAWL_KEEP_RUNS="1")
     store = open_store(mongo_uri)

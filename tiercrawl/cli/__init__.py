@@ -34,6 +34,7 @@ COMMANDS = [
     "score",
     "report",
     "diff",
+    "history",
 ]
 
 

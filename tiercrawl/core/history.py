@@ -1,0 +1,179 @@
+"""A placement's verdicts over a campaign's runs: since when it holds, how often it was found.
+
+Vendors guarantee a link for months, and a link lost between two checks is
+claimed back with its dates: `PlacementHistory` answers "live since when",
+"lost when" and "found in how many of the checks that could read the page".
+
+A run that could not read the page (``inconclusive``: 403, 429, 5xx, a
+timeout) proves nothing either way: it neither ends nor starts a streak, and
+it is left out of the runs that read the page. A run in which the campaign
+had no such entry does end one: nothing was checked then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tiercrawl.core.urls import match_key
+
+__all__ = ["FOUND", "MARKS", "CampaignHistory", "HistoryRun", "PlacementHistory", "history_key"]
+
+FOUND = frozenset({"live", "nofollow", "not_indexable"})
+_UNREAD = "inconclusive"
+# One character a run in a timeline; "." for a run without the entry, "x" for a verdict not named here.
+MARKS = {
+    "live": "L",
+    "nofollow": "N",
+    "not_indexable": "I",
+    "missing": "M",
+    "page_error": "E",
+    "inconclusive": "?",
+}
+_ABSENT_MARK = "."
+_OTHER_MARK = "x"
+
+
+def history_key(placement: Mapping[str, Any]) -> tuple[int, str, str]:
+    """What identifies a placement across runs: an entry rewritten in another URL form
+    (``www.``, a slash, tracking parameters) is still the same placement."""
+    return (
+        int(placement["tier"]),
+        match_key(str(placement["url"])),
+        match_key(str(placement["target"])),
+    )
+
+
+@dataclass(frozen=True)
+class HistoryRun:
+    """A full run of the campaign, and the recheck runs overlaid on it (oldest first)."""
+
+    run_id: str
+    started_at: datetime
+    rechecks: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "started_at": self.started_at.isoformat(),
+            "rechecks": list(self.rechecks),
+        }
+
+
+@dataclass(frozen=True)
+class PlacementHistory:
+    """One placement's statuses in a campaign's runs, oldest first (None: not an entry then).
+
+    ``url`` and ``target`` are as the newest run that had the entry wrote them.
+    """
+
+    tier: int
+    url: str
+    target: str
+    statuses: tuple[str | None, ...]
+
+    @property
+    def status(self) -> str | None:
+        """The newest run's status."""
+        return self.statuses[-1] if self.statuses else None
+
+    @property
+    def verdict(self) -> str | None:
+        """The newest status of a run that read the page (None: no run ever read it)."""
+        index = self._last_read()
+        return None if index is None else self.statuses[index]
+
+    @property
+    def since(self) -> int | None:
+        """The index of the run from which `verdict` holds, unread runs passed over."""
+        index = self._last_read()
+        if index is None:
+            return None
+        verdict = self.statuses[index]
+        start = index
+        for earlier in range(index - 1, -1, -1):
+            status = self.statuses[earlier]
+            if status == _UNREAD:
+                continue
+            if status != verdict:
+                break
+            start = earlier
+        return start
+
+    @property
+    def read_runs(self) -> int:
+        """How many runs read the page (an entry of the campaign, not ``inconclusive``)."""
+        return sum(1 for s in self.statuses if s is not None and s != _UNREAD)
+
+    @property
+    def found_runs(self) -> int:
+        """How many runs found the link (`FOUND` statuses)."""
+        return sum(1 for s in self.statuses if s in FOUND)
+
+    @property
+    def first_found(self) -> int | None:
+        """The index of the first run that found the link."""
+        return next((i for i, s in enumerate(self.statuses) if s in FOUND), None)
+
+    @property
+    def last_found(self) -> int | None:
+        """The index of the last run that found the link."""
+        found = [i for i, s in enumerate(self.statuses) if s in FOUND]
+        return found[-1] if found else None
+
+    @property
+    def timeline(self) -> str:
+        """One `MARKS` character a run, oldest first."""
+        return "".join(
+            _ABSENT_MARK if s is None else MARKS.get(s, _OTHER_MARK) for s in self.statuses
+        )
+
+    def to_dict(self, runs: Sequence[HistoryRun]) -> dict[str, Any]:
+        """The placement's history, its run indexes named by ``runs`` (oldest first)."""
+
+        def run_id(index: int | None) -> str | None:
+            return None if index is None else runs[index].run_id
+
+        return {
+            "tier": self.tier,
+            "url": self.url,
+            "target": self.target,
+            "status": self.status,
+            "verdict": self.verdict,
+            "since": None if self.since is None else runs[self.since].started_at.isoformat(),
+            "since_run": run_id(self.since),
+            "first_found_run": run_id(self.first_found),
+            "last_found_run": run_id(self.last_found),
+            "found_runs": self.found_runs,
+            "read_runs": self.read_runs,
+            "timeline": self.timeline,
+            "statuses": list(self.statuses),
+        }
+
+    def _last_read(self) -> int | None:
+        return next(
+            (
+                i
+                for i in range(len(self.statuses) - 1, -1, -1)
+                if self.statuses[i] is not None and self.statuses[i] != _UNREAD
+            ),
+            None,
+        )
+
+
+@dataclass(frozen=True)
+class CampaignHistory:
+    """The placements of a campaign's newest run, each with its statuses in ``runs``."""
+
+    campaign: str
+    runs: tuple[HistoryRun, ...]
+    placements: tuple[PlacementHistory, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "campaign": self.campaign,
+            "runs": [run.to_dict() for run in self.runs],
+            "placements": [placement.to_dict(self.runs) for placement in self.placements],
+        }

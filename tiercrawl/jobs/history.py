@@ -1,0 +1,67 @@
+"""A campaign's placements over its runs (``tiercrawl history``), read from the runs' digests.
+
+Each full run counts once, overlaid with its rechecks as the diff reads them
+(`tiercrawl.jobs.diff`): a recheck's conclusive verdict replaces its run's.
+The runs are read one after the other from their digests, a few documents
+at a time; the job holds one status per placement and run.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tiercrawl.core.diff import overlay
+from tiercrawl.core.history import CampaignHistory, HistoryRun, PlacementHistory, history_key
+from tiercrawl.exceptions import TiercrawlError
+from tiercrawl.jobs.diff import placement_entries, recheck_root
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from tiercrawl.store import Store
+
+__all__ = ["DEFAULT_RUNS", "campaign_history"]
+
+# Full runs read by default: weekly crawls over a quarter, daily ones over a fortnight.
+DEFAULT_RUNS = 14
+
+
+def campaign_history(store: Store, campaign: str, runs: int = DEFAULT_RUNS) -> CampaignHistory:
+    """The newest run's placements, each with its statuses in the newest ``runs`` full runs."""
+    finished = store.runs_of(campaign)  # newest first
+    full = [run for run in finished if not run.get("recheck_of")][:runs][::-1]
+    if not full:
+        raise TiercrawlError(f"{campaign}: no finished run: run `tiercrawl crawl` first")
+    by_id = {run["_id"]: run for run in finished}
+    rechecks: dict[str, list[str]] = {}
+    for run in reversed(finished):
+        if run.get("recheck_of"):
+            rechecks.setdefault(recheck_root(by_id, run["_id"]), []).append(run["_id"])
+    history_runs = tuple(
+        HistoryRun(run["_id"], run["started_at"], tuple(rechecks.get(run["_id"], [])))
+        for run in full
+    )
+    # Per placement: its newest document (for the URL forms shown) and a status a run.
+    seen: dict[tuple[int, str, str], tuple[Mapping[str, Any], list[str | None]]] = {}
+    for index, run in enumerate(history_runs):
+        state = overlay(
+            [placement_entries(store, run_id) for run_id in (run.run_id, *run.rechecks)]
+        )
+        for doc in state:
+            key = history_key(doc)
+            statuses: list[str | None] = (
+                seen[key][1] if key in seen else [None] * len(history_runs)
+            )
+            statuses[index] = str(doc["status"])
+            seen[key] = (doc, statuses)
+    placements = sorted(
+        (
+            PlacementHistory(
+                int(doc["tier"]), str(doc["url"]), str(doc["target"]), tuple(statuses)
+            )
+            for doc, statuses in seen.values()
+            if statuses[-1] is not None
+        ),
+        key=lambda placement: (placement.tier, placement.url, placement.target),
+    )
+    return CampaignHistory(campaign, history_runs, tuple(placements))
