@@ -326,6 +326,10 @@ def test_redirects_are_recorded(crawl: tuple[Store, str], web: TestWeb) -> None:
     doc = page(crawl, web.blog.url("/moved"))
     assert doc["final_url"] == web.blog.url("/moved-post")
     assert doc["redirects"] == [web.blog.url("/moved")]
+    moved = placement(crawl, web.blog.url("/moved"))
+    assert moved["moved_to"] == web.blog.url("/moved-post")
+    assert moved["reason"].endswith(f"; the page moved to {web.blog.url('/moved-post')}")
+    assert placement(crawl, web.blog.url("/best-drills"))["moved_to"] is None
     target = page(crawl, web.money.url("/old-drills"))
     assert target["tier"] == 0
     assert target["final_url"] == web.money.url("/drills/")

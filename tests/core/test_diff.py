@@ -107,6 +107,41 @@ def test_page_gone_is_lost_and_a_page_status_change() -> None:
     assert kinds(with_pages) == ["lost", "page_status_changed"]
 
 
+def test_a_post_redirected_home_is_lost_and_moved_as_information() -> None:
+    home = "https://blog.example.org/"
+    reason = "no link to the target on the page; the page redirects to its site's home page"
+    gone = placement("missing", moved_to=home, reason=reason)
+    changes = diff(placement(moved_to=None), gone)
+    assert kinds(changes) == ["lost", "page_moved"]
+    moved = next(c for c in changes if c.kind == "page_moved")
+    assert (moved.old, moved.new, moved.severity, moved.state) == (None, home, "neutral", "info")
+    assert moved.evidence == {"moved_to": {"old": None, "new": home}}
+    assert moved.reason == reason
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        # A run from before moved_to existed: nothing to compare with.
+        (placement(), placement(moved_to="https://blog.example.org/")),
+        # The same address in another form.
+        (
+            placement(moved_to="https://blog.example.org/new"),
+            placement(moved_to="https://blog.example.org/new/"),
+        ),
+        # A page now gone: its status change says it.
+        (
+            placement(moved_to="https://blog.example.org/new"),
+            placement("page_error", moved_to=None),
+        ),
+    ],
+)
+def test_no_page_moved_change_without_a_new_address_both_runs_read(
+    old: dict[str, Any], new: dict[str, Any]
+) -> None:
+    assert "page_moved" not in kinds(diff(old, new))
+
+
 def test_recovered() -> None:
     (change,) = diff(placement("missing"), placement())
     assert (change.kind, change.old, change.new, change.severity) == (

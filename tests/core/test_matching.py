@@ -5,7 +5,13 @@ from typing import Any
 import pytest
 
 from tiercrawl.core.campaign import Entry
-from tiercrawl.core.matching import STATUSES, evaluate_placement, looks_like_challenge
+from tiercrawl.core.matching import (
+    STATUSES,
+    evaluate_placement,
+    looks_like_challenge,
+    moved_home,
+    moved_to,
+)
 
 TARGET = "https://www.acme.example/drills/"
 ENTRY = Entry(1, "https://blog.example.org/best-drills", TARGET, "Cordless Drills")
@@ -64,8 +70,48 @@ def test_live_fields() -> None:
         "anchor_matches": True,
         "page_status": 200,
         "page_error": None,
+        "moved_to": None,
     }
     assert result["status"] in STATUSES
+
+
+@pytest.mark.parametrize(
+    "final",
+    [
+        ENTRY.url,
+        "http://www.blog.example.org/best-drills/",  # scheme, www. and a slash: the same page
+        "https://blog.example.org/best-drills?utm_source=feed",
+    ],
+)
+def test_a_page_at_its_own_address_in_another_form_has_not_moved(final: str) -> None:
+    assert moved_to(ENTRY.url, _page(final_url=final)) is None
+
+
+def test_a_post_redirected_to_its_home_page_is_likely_gone() -> None:
+    home = "https://blog.example.org/"
+    result = evaluate_placement(ENTRY, _page(final_url=home, redirects=[ENTRY.url]), [])
+    assert (result["status"], result["moved_to"]) == ("missing", home)
+    assert result["reason"] == (
+        "no link to the target on the page; the page redirects to its site's home page "
+        "https://blog.example.org/: the post is likely gone"
+    )
+    assert moved_home(ENTRY.url, home)
+    # A home page that moves to another home page is no post gone.
+    assert not moved_home("https://old.example/", "https://new.example/")
+    assert not moved_home(ENTRY.url, "https://blog.example.org/?p=12")
+
+
+def test_a_moved_page_keeps_its_verdict_and_says_where_it_went() -> None:
+    final = "https://blog.example.org/2026/best-drills"
+    result = evaluate_placement(ENTRY, _page(final_url=final), [_link()])
+    assert (result["status"], result["moved_to"]) == ("live", final)
+    assert result["reason"] == f"followed link on an indexable page; the page moved to {final}"
+    assert not moved_home(ENTRY.url, final)
+
+
+def test_an_unread_page_that_redirected_has_no_moved_to() -> None:
+    gone = _page(final_url="https://blog.example.org/404", status=404)
+    assert evaluate_placement(ENTRY, gone, [])["moved_to"] is None
 
 
 def test_stored_id_not_copied() -> None:

@@ -267,3 +267,40 @@ def test_a_number_too_large_for_a_weight_gets_no_hint_to_write_inf() -> None:
     with pytest.raises(TiercrawlError) as info:
         merge_weights({"support": "1e400"})
     assert info.value.problems == ["weights: support must be a number, not '1e400'"]
+
+
+@pytest.mark.parametrize(
+    ("status", "moved", "flag", "words"),
+    [
+        (
+            "missing",
+            "https://blog.example.org/",
+            "redirected_home",
+            (
+                "the page redirects to its site's home page https://blog.example.org/: "
+                "the post is likely gone"
+            ),
+        ),
+        (
+            "live",
+            "https://blog.example.org/2026/post",
+            "page_moved",
+            "the page moved to https://blog.example.org/2026/post",
+        ),
+    ],
+)
+def test_a_moved_page_is_flagged_and_explained_without_changing_the_score(
+    status: str, moved: str, flag: str, words: str
+) -> None:
+    unmoved = facts(status, anchor_class=None)
+    moved_facts = PlacementFacts(
+        placement={**unmoved.placement, "moved_to": moved},
+        page=unmoved.page,
+        relevance=unmoved.relevance,
+        content_offset=0.0,
+    )
+    before, after = score_placement(unmoved, WEIGHTS), score_placement(moved_facts, WEIGHTS)
+    assert flag in after.flags
+    assert flag not in before.flags
+    assert words in after.explanation
+    assert after.score == before.score

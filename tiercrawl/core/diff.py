@@ -71,6 +71,7 @@ CHANGE_KINDS = (
     "became_rendered_only",
     "became_static",
     "page_status_changed",
+    "page_moved",
     "indexability_changed",
     "context_changed",
     "score_changed",
@@ -400,6 +401,9 @@ def _page_changes(old: Observation, new: Observation) -> list[Change]:
                 http,
             )
         )
+    moved = _moved_change(p_old, p_new)
+    if moved is not None:
+        changes.append(moved)
     if old.page is not None and new.page is not None:
         reasons_old = sorted(set(old.page.get("indexability") or []) - _STATUS_REASONS)
         reasons_new = sorted(set(new.page.get("indexability") or []) - _STATUS_REASONS)
@@ -427,6 +431,24 @@ def _page_changes(old: Observation, new: Observation) -> list[Change]:
                 )
             )
     return changes
+
+
+def _moved_change(p_old: Mapping[str, Any], p_new: Mapping[str, Any]) -> Change | None:
+    """``page_moved``: the entry's page now lives elsewhere, or again at its own URL.
+
+    Neutral: a link lost with its page is already ``lost``, whose reason says
+    where the page went. Not between runs of which one could not tell
+    (a page gone, or a run from before ``moved_to``).
+    """
+    if "page_error" in (p_old.get("status"), p_new.get("status")):
+        return None
+    if "moved_to" not in p_old or "moved_to" not in p_new:
+        return None
+    old, new = p_old["moved_to"], p_new["moved_to"]
+    if (old and match_key(old)) == (new and match_key(new)):
+        return None
+    evidence = {"moved_to": {"old": old, "new": new}}
+    return _change("page_moved", p_new, old, new, "neutral", evidence, p_new.get("reason"))
 
 
 def _link_changes(

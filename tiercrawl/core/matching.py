@@ -23,7 +23,9 @@ Where several statuses apply the first of these wins:
 A link points at the target when `tiercrawl.core.urls.match_key` makes them
 equal, for the target itself or any URL it is known to redirect to. The extra
 fields ``reason`` (a short why), ``page_status`` and ``page_error`` save
-reports a lookup.
+reports a lookup; ``moved_to`` is where a read page now lives when that is
+not the entry's URL (`moved_to`): a deleted post redirected to its site's
+home page is the commonest way a link is lost.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from tiercrawl.core.campaign import Entry
 from tiercrawl.core.render import RENDER_FAILED
@@ -42,6 +45,9 @@ __all__ = [
     "evaluate_placement",
     "links_to_domains",
     "looks_like_challenge",
+    "moved_home",
+    "moved_note",
+    "moved_to",
     "target_domains",
 ]
 
@@ -85,6 +91,40 @@ def looks_like_challenge(title: str | None, main_text: str, word_count: int) -> 
     if word_count > _CHALLENGE_MAX_WORDS:
         return False
     return bool(_CHALLENGE_TITLE.match(title or "") or _CHALLENGE_TEXT.search(main_text))
+
+
+def moved_to(url: str, page: Mapping[str, Any] | None) -> str | None:
+    """Where the page of ``url`` now lives, if not at ``url``: its final URL, after redirects
+    (or a script's navigation), when that is another page than ``url`` in another form
+    (``https``, ``www.``, a slash, tracking parameters); None otherwise."""
+    final = (page or {}).get("final_url")
+    if not final or _address(final) == _address(url):
+        return None
+    return str(final)
+
+
+def _address(url: str) -> str:
+    return match_key(url).partition("://")[2]
+
+
+def _is_home_page(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.path in ("", "/") and not parts.query
+
+
+def moved_home(url: str, moved: str | None) -> bool:
+    """Whether the page of ``url`` moved (`moved_to`) to its site's home page: the post is
+    most likely gone, and the redirect only keeps its visitors."""
+    return moved is not None and _is_home_page(moved) and not _is_home_page(url)
+
+
+def moved_note(url: str, moved: str | None) -> str | None:
+    """Where the page of ``url`` went, in words, if it moved (`moved_to`)."""
+    if moved is None:
+        return None
+    if moved_home(url, moved):
+        return f"the page redirects to its site's home page {moved}: the post is likely gone"
+    return f"the page moved to {moved}"
 
 
 def _followed(link: Mapping[str, Any]) -> bool:
@@ -177,10 +217,15 @@ def evaluate_placement(
     keys = {match_key(entry.target)} | {match_key(alias) for alias in target_aliases if alias}
     matching = [link for link in links if match_key(link.get("url") or "") in keys]
     status, reason = _verdict(page, matching)
+    moved = None
     if status in _UNREAD:
         # An error page's links are not the page's: a 404 or 503 body proves no link,
         # and must not count toward the anchor profile nor earn a score.
         matching = []
+    else:
+        moved = moved_to(entry.url, page)
+        if note := moved_note(entry.url, moved):
+            reason += f"; {note}"
     best = _best(matching, entry.anchor)
     anchor_matches = (
         None if best is None or entry.anchor is None else _anchor_ok(best, entry.anchor)
@@ -198,6 +243,7 @@ def evaluate_placement(
         "anchor_matches": anchor_matches,
         "page_status": page.get("status") if page else None,
         "page_error": page.get("error") if page else None,
+        "moved_to": moved,
     }
 
 

@@ -15,6 +15,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
+from tiercrawl.core.matching import moved_home, moved_note
 from tiercrawl.core.relevance import Relevance
 from tiercrawl.exceptions import TiercrawlError
 
@@ -263,6 +264,9 @@ def _flags(
     flags: list[str] = []
     if status in STATUS_BANDS:
         flags.append(status)
+    if moved := placement.get("moved_to"):
+        home = moved_home(str(placement.get("url") or ""), moved)
+        flags.append("redirected_home" if home else "page_moved")
     if link is not None:
         qualifiers = _rel_qualifiers(link, page)
         if qualifiers:
@@ -373,6 +377,8 @@ def explain(
         if facts.relevance.value is None:
             head += " (unknown: no target text or keywords)"
     parts = [head]
+    if moved := moved_note(str(facts.placement.get("url") or ""), facts.placement.get("moved_to")):
+        parts.append(moved)
     if facts.support is not None:
         parts.append(
             f"{facts.support.live} live of {facts.support.planned} planned tier-2 links"
