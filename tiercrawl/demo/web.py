@@ -3,7 +3,8 @@
 Each site has its own loopback address, so each is its own registered domain,
 as on the web. The pages exercise what tiercrawl reports: a live in-content
 link, a nofollow/sponsored one, a footer link, a noindex page, a missing link,
-a gone page, a link only JavaScript inserts, tier-2 support, a link farm.
+a gone page, a deleted post redirected to its blog's home page, a link only
+JavaScript inserts, tier-2 support, a link farm.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ _PAGES: list[tuple[str, str, str, dict[str, Any]]] = [
     ("bloga", "/circular-saw-guide", "a-circular-saw-guide.html", {}),
     ("bloga", "/ladder-safety", "a-ladder-safety.html", {}),
     ("bloga", "/drill-driver-review", "a-js-review.html", {}),
+    ("blogb", "/", "b-home.html", {}),
     ("blogb", "/kitchen-renovation", "b-kitchen-renovation.html", {}),
     ("blogb", "/garden-shed", "b-garden-shed.html", {}),
     ("blogb", "/winter-tips", "b-winter-tips.html", {}),
@@ -38,6 +40,8 @@ _PAGES: list[tuple[str, str, str, dict[str, Any]]] = [
     ("forum", "/t/103", "f-thread-103.html", {}),
     ("directory", "/tools", "d-directory.html", {}),
 ]
+# (site, path, where it redirects): a deleted post whose blog sends its visitors home.
+_REDIRECTS = [("blogb", "/tool-shed-makeover", "/")]
 
 _CAMPAIGN = """\
 # The demo campaign: Acme Tools' tier-1 placements and their tier-2 support.
@@ -64,6 +68,8 @@ tier1:
     target: $money/saws/
   - url: $blogb/winter-tips
     target: $money/ladders/
+  - url: $blogb/tool-shed-makeover
+    target: $money/saws/
   - url: $directory/tools
     target: $money/drills/
 tier2:
@@ -92,4 +98,6 @@ class DemoWeb(Web):
         for site, path, filename, options in _PAGES:
             text = Template((pages / filename).read_text(encoding="utf-8")).substitute(bases)
             self.sites[site].add(path, text, **options)
+        for site, path, to in _REDIRECTS:
+            self.sites[site].redirect(path, to)
         self.campaign_yaml = Template(_CAMPAIGN).substitute(bases)
