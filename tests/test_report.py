@@ -246,3 +246,29 @@ def test_tier1_pages_whose_tier2_anchors_overuse_keywords_are_named() -> None:
     assert "guest10.example" not in body
     assert "… and 2 more tier-1 pages" in body
     assert "found tier-2 anchors (" not in body  # the pool does not overuse them
+
+
+def test_rows_carry_their_history_up_to_the_reported_run(store: Store) -> None:
+    store.campaigns.insert_one({"name": "acme", "campaign": CAMPAIGN})
+    build_run(store, "run-1")
+    newer = build_run(store, "run-2", age=-1)
+    moved_on = "https://moved.example/p"
+    newer.page(moved_on, 1, "A page about power drills.")
+    newer.placement(1, moved_on, MONEY, "missing", None)
+    score_run(store, "acme")
+    build_run(store, "run-3", age=-2)  # newer than the report's run: not in its history
+    data = load_report(store, "acme")
+    assert data.run["_id"] == "run-2"
+    by_url = {row["url"]: row for row in data.table}
+    blog = by_url["https://blog.example.org/drills"]
+    assert (blog["timeline"], blog["found_runs"], blog["read_runs"]) == ("LL", 2, 2)
+    assert blog["since"] == "2026-01-11T00:00:00+00:00"
+    gone = by_url["https://gone.example.com/post"]
+    assert (gone["timeline"], gone["found_runs"]) == ("EE", 0)
+    assert (by_url[moved_on]["timeline"], by_url[moved_on]["since"]) == (
+        ".M",
+        "2026-01-12T00:00:00+00:00",
+    )
+    page = report_text(data, "html")
+    assert '<td data-v="2026-01-11T00:00:00+00:00">2026-01-11 00:00</td>' in page
+    assert ">LL</code>" in page

@@ -59,9 +59,9 @@ def test_every_found_status_counts_as_found_and_unknown_statuses_are_marked() ->
 
 
 def test_entries_in_other_url_forms_share_a_key() -> None:
-    written = {"tier": 1, "url": "https://www.blog.example/post/?utm_source=x", "target": TARGET}
-    assert history_key(written) == history_key({"tier": 1, "url": URL, "target": TARGET})
-    assert history_key({**written, "tier": 2}) != history_key(written)
+    written = "https://www.blog.example/post/?utm_source=x"
+    assert history_key(1, written, TARGET) == history_key(1, URL, TARGET)
+    assert history_key(2, written, TARGET) != history_key(1, written, TARGET)
 
 
 def test_to_dict_names_runs_and_dates() -> None:

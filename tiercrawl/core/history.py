@@ -12,7 +12,7 @@ had no such entry does end one: nothing was checked then.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,14 +36,10 @@ _ABSENT_MARK = "."
 _OTHER_MARK = "x"
 
 
-def history_key(placement: Mapping[str, Any]) -> tuple[int, str, str]:
+def history_key(tier: int, url: str, target: str) -> tuple[int, str, str]:
     """What identifies a placement across runs: an entry rewritten in another URL form
     (``www.``, a slash, tracking parameters) is still the same placement."""
-    return (
-        int(placement["tier"]),
-        match_key(str(placement["url"])),
-        match_key(str(placement["target"])),
-    )
+    return (int(tier), match_key(url), match_key(target))
 
 
 @dataclass(frozen=True)

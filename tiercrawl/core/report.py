@@ -25,13 +25,16 @@ from string import Template
 from typing import Any
 
 from tiercrawl.core.anchors import ANCHOR_CLASSES
+from tiercrawl.core.history import MARKS, CampaignHistory, history_key
 from tiercrawl.core.urls import is_http_url, match_key
 
 __all__ = [
     "COLUMNS",
+    "HISTORY_COLUMNS",
     "SECTIONS",
     "ReportData",
     "Section",
+    "add_history",
     "csv_text",
     "defused",
     "json_text",
@@ -41,6 +44,8 @@ __all__ = [
 ]
 
 COMPONENT_COLUMNS = ("relevance", "placement", "attributes", "indexability", "anchor", "support")
+# What `tiercrawl history` says of a placement, up to the reported run (`add_history`).
+HISTORY_COLUMNS = ("since", "found_runs", "read_runs", "timeline")
 # The flat columns of the CSV and JSON reports, in order.
 COLUMNS = (
     "run_id",
@@ -60,6 +65,7 @@ COLUMNS = (
     "support_found",
     "support_live",
     "explanation",
+    *HISTORY_COLUMNS,
 )
 STATUS_ORDER = ("live", "nofollow", "not_indexable", "missing", "inconclusive", "page_error")
 HISTOGRAM_BINS = 10
@@ -94,10 +100,21 @@ def rows(scores: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             "support_found": support.get("found"),
             "support_live": support.get("live"),
             "explanation": doc.get("explanation"),
+            **dict.fromkeys(HISTORY_COLUMNS),
         }
         out.append(row)
     out.sort(key=lambda r: (r["tier"] or 0, r["url"] or "", r["target"] or ""))
     return out
+
+
+def add_history(table: Iterable[dict[str, Any]], history: CampaignHistory) -> None:
+    """Fill the rows' `HISTORY_COLUMNS` from ``history``; a placement it lacks keeps None."""
+    placements = {history_key(p.tier, p.url, p.target): p for p in history.placements}
+    for row in table:
+        placement = placements.get(history_key(row["tier"], row["url"], row["target"]))
+        if placement is not None:
+            facts = placement.to_dict(history.runs)
+            row.update({name: facts[name] for name in HISTORY_COLUMNS})
 
 
 def defused(value: Any) -> Any:
@@ -347,7 +364,12 @@ _PLACEMENT_HEADERS = (
     ("anchor_text", "Anchor text", "s"),
     ("anchor_class", "Anchor class", "s"),
     ("flags", "Flags", "s"),
+    ("since", "Since", "s"),
+    ("timeline", "History", "s"),
     ("explanation", "Why", "s"),
+)
+_TIMELINE_TITLE = "a mark a run, oldest first: " + ", ".join(
+    f"{mark} {status}" for status, mark in MARKS.items()
 )
 
 
@@ -361,6 +383,10 @@ def _placement_cell(row: Mapping[str, Any], column: str) -> str:
         return _e(_number(_pct(value)))
     if column == "score":
         return _e(_number(value))
+    if column == "since" and value:
+        return _e(str(value)[:16].replace("T", " "))
+    if column == "timeline" and value:
+        return f'<code title="{_e(_TIMELINE_TITLE)}">{_e(value)}</code>'
     return _e(value)
 
 

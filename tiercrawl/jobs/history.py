@@ -26,13 +26,21 @@ __all__ = ["DEFAULT_RUNS", "campaign_history"]
 DEFAULT_RUNS = 14
 
 
-def campaign_history(store: Store, campaign: str, runs: int = DEFAULT_RUNS) -> CampaignHistory:
-    """The newest run's placements, each with its statuses in the newest ``runs`` full runs."""
+def campaign_history(
+    store: Store, campaign: str, runs: int = DEFAULT_RUNS, until: str | None = None
+) -> CampaignHistory:
+    """The newest run's placements, each with its statuses in the newest ``runs`` full runs.
+
+    ``until`` (a full run's id) makes that run the newest one read, as a report of it wants.
+    """
     finished = store.runs_of(campaign)  # newest first
-    full = [run for run in finished if not run.get("recheck_of")][:runs][::-1]
+    by_id = {run["_id"]: run for run in finished}
+    full = [run for run in finished if not run.get("recheck_of")]
+    if until is not None:
+        full = [run for run in full if run["started_at"] <= by_id[until]["started_at"]]
+    full = full[:runs][::-1]
     if not full:
         raise TiercrawlError(f"{campaign}: no finished run: run `tiercrawl crawl` first")
-    by_id = {run["_id"]: run for run in finished}
     rechecks: dict[str, list[str]] = {}
     for run in reversed(finished):
         if run.get("recheck_of"):
@@ -48,7 +56,7 @@ def campaign_history(store: Store, campaign: str, runs: int = DEFAULT_RUNS) -> C
             [placement_entries(store, run_id) for run_id in (run.run_id, *run.rechecks)]
         )
         for doc in state:
-            key = history_key(doc)
+            key = history_key(doc["tier"], doc["url"], doc["target"])
             statuses: list[str | None] = (
                 seen[key][1] if key in seen else [None] * len(history_runs)
             )

@@ -12,8 +12,17 @@ from collections.abc import Callable, Iterable
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from tiercrawl.core.report import ReportData, Section, csv_text, json_text, render_html, rows
+from tiercrawl.core.report import (
+    ReportData,
+    Section,
+    add_history,
+    csv_text,
+    json_text,
+    render_html,
+    rows,
+)
 from tiercrawl.exceptions import TiercrawlError
+from tiercrawl.jobs.history import campaign_history
 
 if TYPE_CHECKING:
     from tiercrawl.store import Store
@@ -28,7 +37,8 @@ def _template() -> str:
 
 
 def load_report(store: Store, name: str, run_id: str | None = None) -> ReportData:
-    """The latest scored run of ``name`` (or run ``run_id``) with its score rows."""
+    """The latest scored run of ``name`` (or run ``run_id``) with its score rows, each with
+    its placement's history up to that run (`tiercrawl.jobs.history`)."""
     runs = store.runs_of(name, rechecks=False)
     if run_id is not None:
         runs = [run for run in runs if run["_id"] == run_id]
@@ -48,6 +58,7 @@ def load_report(store: Store, name: str, run_id: str | None = None) -> ReportDat
             f"Run `tiercrawl score {name}` to report the newest one."
         )
     table = rows(store.scores.find({"run_id": scored["_id"]}, {"_id": 0}))
+    add_history(table, campaign_history(store, name, until=scored["_id"]))
     return ReportData(campaign=name, run=scored, table=table, notes=notes)
 
 
