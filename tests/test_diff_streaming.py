@@ -1,4 +1,5 @@
-"""The diff job streams: what it reads, and what any one query returns, does not grow with a run.
+"""The diff and history jobs stream: what they read, and what any one query returns,
+does not grow with a run.
 
 The embedded store materialises a query's whole result before its first
 batch, so "streamed" means here: no single query returns more than a bounded
@@ -19,6 +20,7 @@ from pymongo import monitoring
 
 from tiercrawl.jobs import diff, placements
 from tiercrawl.jobs.diff import changes_between
+from tiercrawl.jobs.history import campaign_history
 from tiercrawl.jobs.placements import digest_row, write_digests
 from tiercrawl.store import Store
 from tiercrawl.testing import insert_finished_run, placement_document
@@ -32,6 +34,7 @@ class _Replies(monitoring.CommandListener):
     """Documents returned per query (its first batch and every getMore) and per collection."""
 
     def __init__(self) -> None:
+        self.finds: list[tuple[str, dict[str, Any]]] = []
         self.per_query: Counter[int] = Counter()
         self.per_collection: Counter[str] = Counter()
         self._requests: dict[int, tuple[int, str]] = {}
@@ -40,6 +43,7 @@ class _Replies(monitoring.CommandListener):
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         if event.command_name == "find":
+            self.finds.append((event.command["find"], event.command.get("filter", {})))
             self._queries += 1
             self._requests[event.request_id] = (self._queries, event.command["find"])
         elif event.command_name == "getMore":
@@ -123,6 +127,34 @@ def test_no_query_returns_more_than_a_batch_and_only_changed_placements_are_read
     # vanished, its page's placements in the newer run once more (the page's other targets).
     assert replies.per_collection["placements"] == 3 * (count // 20)
     assert replies.per_collection["pages"] == 0
+    assert_every_query_reads_what_it_returns(store, replies)
+
+
+def assert_every_query_reads_what_it_returns(store: Store, replies: _Replies) -> None:
+    """No query of a run's documents scans the run: each examines only what it returns
+    (the server's explain), which a range or a field missing before the index's
+    last queried field would not (a collection scan that returns a few documents)."""
+    for collection, query in replies.finds:
+        if collection == "runs":  # one document a run: scanned, as it is small
+            continue
+        stats = store.db[collection].find(query).explain()["executionStats"]
+        assert stats["totalDocsExamined"] <= stats["nReturned"], (collection, query)
+
+
+def test_the_history_reads_digests_only_and_each_query_what_it_returns(
+    watched: tuple[Store, _Replies], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(placements, "DIGEST_SIZE", 50)
+    store, replies = watched
+    _fill(store, 600)
+    replies.finds.clear()
+    replies.per_collection.clear()
+
+    history = campaign_history(store, CAMPAIGN)
+
+    assert Counter(p.timeline for p in history.placements) == {"LL": 570, "LM": 30}
+    assert set(replies.per_collection) == {"runs", "placement_digests"}
+    assert_every_query_reads_what_it_returns(store, replies)
 
 
 def test_runs_with_and_without_digests_diff_alike(store: Store) -> None:

@@ -92,6 +92,8 @@ _ALL_FIELDS = {"_id": 0}
 # Runs before the baseline searched for a placement the baseline could not read.
 _LOOKBACK_RUNS = 10
 _INCONCLUSIVE = "inconclusive"
+# The tiers a placement can have (a campaign's tier-1 and tier-2 entries).
+_PLACEMENT_TIERS = (1, 2)
 
 Doc = Mapping[str, Any]
 
@@ -340,8 +342,15 @@ def _targets(store: Store, placements: Iterable[Doc]) -> dict[tuple[str, str], s
     of the link each found (a target's new address, after a redirect)."""
     found: dict[tuple[str, str], set[str]] = {}
     for run_id, urls in _urls_by_run(placements).items():
-        query = {"run_id": run_id, "tier": {"$gte": 1}}
-        for doc in _by_url(store, "placements", query, "url", urls, _TARGET_FIELDS):
+        # One equality per tier: a range on tier would leave url off the index (a scan).
+        docs = (
+            doc
+            for tier in _PLACEMENT_TIERS
+            for doc in _by_url(
+                store, "placements", {"run_id": run_id, "tier": tier}, "url", urls, _TARGET_FIELDS
+            )
+        )
+        for doc in docs:
             keys = found.setdefault((run_id, doc["url"]), set())
             keys.add(match_key(doc["target"]))
             if doc.get("link"):
