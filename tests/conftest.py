@@ -9,8 +9,10 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import pymongo
 import pytest
 
+from tests.queries import Replies
 from tests.web import TestWeb
 from tiercrawl.store import Store, open_store
 from tiercrawl.store.embedded import start_server
@@ -163,3 +165,15 @@ def crawled_web(
 
 def chromium_path() -> str | None:
     return os.environ.get("TIERCRAWL_BROWSER_PATH") or shutil.which("chromium")
+
+
+@pytest.fixture
+def watched(mongo_uri: str) -> Iterator[tuple[Store, Replies]]:
+    replies = Replies()
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+        mongo_uri, event_listeners=[replies]
+    )
+    store = Store(client, mongo_uri.rsplit("/", 1)[1])
+    store.ensure_indexes()
+    yield store, replies
+    store.close()

@@ -10,14 +10,12 @@ that changed. Counted from the server's replies (pymongo command monitoring).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pymongo
 import pytest
-from pymongo import monitoring
 
+from tests.queries import Replies, assert_every_query_reads_what_it_returns
 from tiercrawl.jobs import diff, placements
 from tiercrawl.jobs.diff import changes_between
 from tiercrawl.jobs.history import campaign_history
@@ -28,52 +26,6 @@ from tiercrawl.testing import insert_finished_run, placement_document
 CAMPAIGN = "stream"
 TARGET = "https://acme.example/drills/"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-class _Replies(monitoring.CommandListener):
-    """Documents returned per query (its first batch and every getMore) and per collection."""
-
-    def __init__(self) -> None:
-        self.finds: list[tuple[str, dict[str, Any]]] = []
-        self.per_query: Counter[int] = Counter()
-        self.per_collection: Counter[str] = Counter()
-        self._requests: dict[int, tuple[int, str]] = {}
-        self._cursors: dict[int, tuple[int, str]] = {}
-        self._queries = 0
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name == "find":
-            self.finds.append((event.command["find"], event.command.get("filter", {})))
-            self._queries += 1
-            self._requests[event.request_id] = (self._queries, event.command["find"])
-        elif event.command_name == "getMore":
-            self._requests[event.request_id] = self._cursors[event.command["getMore"]]
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        query = self._requests.pop(event.request_id, None)
-        if query is None:
-            return
-        cursor = event.reply["cursor"]
-        docs = len(cursor.get("firstBatch", cursor.get("nextBatch", [])))
-        if cursor["id"]:
-            self._cursors[cursor["id"]] = query
-        self.per_query[query[0]] += docs
-        self.per_collection[query[1]] += docs
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        self._requests.pop(event.request_id, None)
-
-
-@pytest.fixture
-def watched(mongo_uri: str) -> Iterator[tuple[Store, _Replies]]:
-    replies = _Replies()
-    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
-        mongo_uri, event_listeners=[replies]
-    )
-    store = Store(client, mongo_uri.rsplit("/", 1)[1])
-    store.ensure_indexes()
-    yield store, replies
-    store.close()
 
 
 def _placement(run_id: str, i: int, lost: bool) -> dict[str, Any]:
@@ -103,7 +55,7 @@ def _fill(store: Store, count: int) -> None:
 
 @pytest.mark.parametrize("count", [600, 2400])
 def test_no_query_returns_more_than_a_batch_and_only_changed_placements_are_read(
-    watched: tuple[Store, _Replies], monkeypatch: pytest.MonkeyPatch, count: int
+    watched: tuple[Store, Replies], monkeypatch: pytest.MonkeyPatch, count: int
 ) -> None:
     # Small units, so that a few thousand placements span many of each.
     monkeypatch.setattr(placements, "DIGEST_SIZE", 50)
@@ -130,19 +82,8 @@ def test_no_query_returns_more_than_a_batch_and_only_changed_placements_are_read
     assert_every_query_reads_what_it_returns(store, replies)
 
 
-def assert_every_query_reads_what_it_returns(store: Store, replies: _Replies) -> None:
-    """No query of a run's documents scans the run: each examines only what it returns
-    (the server's explain), which a range or a field missing before the index's
-    last queried field would not (a collection scan that returns a few documents)."""
-    for collection, query in replies.finds:
-        if collection == "runs":  # one document a run: scanned, as it is small
-            continue
-        stats = store.db[collection].find(query).explain()["executionStats"]
-        assert stats["totalDocsExamined"] <= stats["nReturned"], (collection, query)
-
-
 def test_the_history_reads_digests_only_and_each_query_what_it_returns(
-    watched: tuple[Store, _Replies], monkeypatch: pytest.MonkeyPatch
+    watched: tuple[Store, Replies], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(placements, "DIGEST_SIZE", 50)
     store, replies = watched
