@@ -11,7 +11,9 @@ the measured memory, and repeated ``--rounds`` times alternately:
 
 * ``diff``: the diff job (`changes_between`), its wall time and peak RSS growth;
 * ``plain``: the baseline, a plain read of the same documents: both runs'
-  ``placements``, one ``find({"run_id": ...})`` each, iterated and dropped.
+  ``placements``, one ``find({"run_id": ...})`` each, iterated and dropped;
+* ``history``: the history job over the two runs (`campaign_history`, as
+  ``tiercrawl history`` and each report run it, there over up to 14 runs).
 
 The load average is printed with each figure: the machine is shared.
 Figures go to docs/monitoring.md.
@@ -38,6 +40,7 @@ CAMPAIGN = "bench"
 TARGET = "https://www.acme.example/drills/"
 CONTEXT = "We tested twelve drills over a month and the Acme cordless drills stood out " * 3
 _BATCH = 5000
+PHASES = ("diff", "plain", "history")
 
 
 def _placement(run_id: str, i: int, changed: bool) -> dict[str, Any]:
@@ -107,6 +110,7 @@ def populate(home: Path, count: int) -> None:
 
 def measure(home: Path, phase: str) -> dict[str, Any]:
     from tiercrawl.jobs.diff import changes_between
+    from tiercrawl.jobs.history import campaign_history
     from tiercrawl.store import open_store
 
     store = open_store(home=home)
@@ -119,6 +123,9 @@ def measure(home: Path, phase: str) -> dict[str, Any]:
         _, changes = changes_between(store, CAMPAIGN)
         for change in changes:
             counts[change.kind] = counts.get(change.kind, 0) + 1
+    elif phase == "history":
+        for placement in campaign_history(store, CAMPAIGN).placements:
+            counts[placement.timeline] = counts.get(placement.timeline, 0) + 1
     else:
         for run_id in ("old", "new"):
             read = sum(1 for _ in store.placements.find({"run_id": run_id}))
@@ -150,13 +157,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--placements", type=int, nargs="+", default=[100_000])
     parser.add_argument("--home", type=Path, help="keep the stores here (default: a temp dir)")
-    parser.add_argument("--rounds", type=int, default=1, help="diff and plain read, alternately")
-    parser.add_argument("--phase", choices=("populate", "diff", "plain"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="diff, plain read and history, alternately"
+    )
+    parser.add_argument("--phase", choices=("populate", *PHASES), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase == "populate":
         populate(args.home, args.placements[0])
         return
-    if args.phase in ("diff", "plain"):
+    if args.phase in PHASES:
         print(json.dumps(measure(args.home, args.phase)))
         return
     base = args.home or Path(tempfile.mkdtemp(prefix="diff-bench-"))
@@ -168,7 +177,7 @@ def main() -> None:
         filled = time.perf_counter() - started
         print(json.dumps({"placements": count, "fill_seconds": round(filled)}), flush=True)
         for _ in range(args.rounds):
-            for phase in ("diff", "plain"):
+            for phase in PHASES:
                 figures = json.loads(_child("--phase", phase, "--home", str(home)))
                 print(json.dumps({"placements": count, **figures}), flush=True)
 

@@ -4,7 +4,13 @@ from datetime import datetime
 
 import pytest
 
-from tiercrawl.core.history import CampaignHistory, HistoryRun, PlacementHistory, history_key
+from tiercrawl.core.history import (
+    CampaignHistory,
+    HistoryRun,
+    PlacementHistory,
+    history_key,
+    placement_histories,
+)
 
 URL = "https://blog.example/post"
 TARGET = "https://acme.example/drills/"
@@ -91,3 +97,20 @@ def test_to_dict_names_runs_and_dates() -> None:
         "timeline": "LM",
         "statuses": ["live", "missing"],
     }
+
+
+def test_histories_join_an_entry_rewritten_in_another_form_and_drop_removed_ones() -> None:
+    rewritten = "https://www.blog.example/post/"
+    other = "https://blog.example/other"
+    histories = placement_histories(
+        {
+            (1, URL, TARGET): ["live", "missing", None],
+            (1, rewritten, TARGET): [None, None, "live"],
+            (1, other, TARGET): ["live", None, None],  # no longer an entry
+            (2, URL, TARGET): [None, None, "nofollow"],  # new: another tier is another entry
+        }
+    )
+    assert [(h.tier, h.url, h.timeline) for h in histories] == [
+        (1, rewritten, "LML"),
+        (2, URL, "..N"),
+    ]

@@ -12,14 +12,22 @@ had no such entry does end one: nothing was checked then.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from tiercrawl.core.urls import match_key
 
-__all__ = ["FOUND", "MARKS", "CampaignHistory", "HistoryRun", "PlacementHistory", "history_key"]
+__all__ = [
+    "FOUND",
+    "MARKS",
+    "CampaignHistory",
+    "HistoryRun",
+    "PlacementHistory",
+    "history_key",
+    "placement_histories",
+]
 
 FOUND = frozenset({"live", "nofollow", "not_indexable"})
 _UNREAD = "inconclusive"
@@ -42,6 +50,34 @@ def history_key(tier: int, url: str, target: str) -> tuple[int, str, str]:
     return (int(tier), match_key(url), match_key(target))
 
 
+Key = tuple[int, str, str]
+
+
+def placement_histories(statuses: Mapping[Key, Sequence[str | None]]) -> list[PlacementHistory]:
+    """The histories of the newest run's placements, in key order.
+
+    ``statuses`` holds, by ``(tier, url, target)`` as runs wrote them, a status a
+    run (None: no such entry then). An entry the newest run writes in another URL
+    form than the runs before (`history_key`) keeps their statuses, under its new
+    form. Only such entries cost a URL comparison: none, while a campaign is unchanged.
+    """
+    current = {key: list(seen) for key, seen in statuses.items() if seen and seen[-1] is not None}
+    earlier = [key for key in statuses if key not in current]
+    if earlier:
+        new = {
+            history_key(*key): key
+            for key, seen in current.items()
+            if all(status is None for status in seen[:-1])
+        }
+        for key in earlier:
+            rewritten = new.get(history_key(*key))
+            if rewritten is not None:
+                current[rewritten] = [
+                    a if a is not None else b for a, b in zip(current[rewritten], statuses[key])
+                ]
+    return sorted(PlacementHistory(*key, statuses=tuple(seen)) for key, seen in current.items())
+
+
 @dataclass(frozen=True)
 class HistoryRun:
     """A full run of the campaign, and the recheck runs overlaid on it (oldest first)."""
@@ -58,7 +94,7 @@ class HistoryRun:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class PlacementHistory:
     """One placement's statuses in a campaign's runs, oldest first (None: not an entry then).
 

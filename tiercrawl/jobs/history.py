@@ -8,16 +8,14 @@ at a time; the job holds one status per placement and run.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from tiercrawl.core.diff import overlay
-from tiercrawl.core.history import CampaignHistory, HistoryRun, PlacementHistory, history_key
+from tiercrawl.core.diff import overlay, placement_key
+from tiercrawl.core.history import CampaignHistory, HistoryRun, placement_histories
 from tiercrawl.exceptions import TiercrawlError
 from tiercrawl.jobs.diff import placement_entries, recheck_root
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from tiercrawl.store import Store
 
 __all__ = ["DEFAULT_RUNS", "campaign_history"]
@@ -49,27 +47,17 @@ def campaign_history(
         HistoryRun(run["_id"], run["started_at"], tuple(rechecks.get(run["_id"], [])))
         for run in full
     )
-    # Per placement: its newest document (for the URL forms shown) and a status a run.
-    seen: dict[tuple[int, str, str], tuple[Mapping[str, Any], list[str | None]]] = {}
+    # By key as each run wrote it: a status a run. The URL forms of one entry are joined
+    # at the end, so each key's match form is computed once, not once a run.
+    statuses: dict[tuple[int, str, str], list[str | None]] = {}
     for index, run in enumerate(history_runs):
         state = overlay(
             [placement_entries(store, run_id) for run_id in (run.run_id, *run.rechecks)]
         )
         for doc in state:
-            key = history_key(doc["tier"], doc["url"], doc["target"])
-            statuses: list[str | None] = (
-                seen[key][1] if key in seen else [None] * len(history_runs)
-            )
-            statuses[index] = str(doc["status"])
-            seen[key] = (doc, statuses)
-    placements = sorted(
-        (
-            PlacementHistory(
-                int(doc["tier"]), str(doc["url"]), str(doc["target"]), tuple(statuses)
-            )
-            for doc, statuses in seen.values()
-            if statuses[-1] is not None
-        ),
-        key=lambda placement: (placement.tier, placement.url, placement.target),
-    )
+            key = placement_key(doc)
+            if key not in statuses:
+                statuses[key] = [None] * len(history_runs)
+            statuses[key][index] = str(doc["status"])
+    placements = placement_histories(statuses)
     return CampaignHistory(campaign, history_runs, tuple(placements))
