@@ -114,7 +114,7 @@ def test_a_post_redirected_home_is_lost_and_moved_as_information() -> None:
     changes = diff(placement(moved_to=None), gone)
     assert kinds(changes) == ["lost", "page_moved"]
     moved = next(c for c in changes if c.kind == "page_moved")
-    assert (moved.old, moved.new, moved.severity, moved.state) == (None, home, "neutral", "info")
+    assert (moved.old, moved.new, moved.severity, moved.state) == (URL, home, "neutral", "info")
     assert moved.evidence == {"moved_to": {"old": None, "new": home}}
     assert moved.reason == reason
 

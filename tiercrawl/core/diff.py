@@ -448,7 +448,9 @@ def _moved_change(p_old: Mapping[str, Any], p_new: Mapping[str, Any]) -> Change 
     if (old and match_key(old)) == (new and match_key(new)):
         return None
     evidence = {"moved_to": {"old": old, "new": new}}
-    return _change("page_moved", p_new, old, new, "neutral", evidence, p_new.get("reason"))
+    # Shown as where the page was read: its own URL when it had not moved.
+    lived, lives = old or p_old["url"], new or p_new["url"]
+    return _change("page_moved", p_new, lived, lives, "neutral", evidence, p_new.get("reason"))
 
 
 def _link_changes(
