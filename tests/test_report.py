@@ -3,6 +3,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,13 @@ def test_html_escapes_crawled_text(scored_store: Store) -> None:
     )
     assert "<link" not in page
     assert "src=" not in page.replace("src=x", "")
+
+
+def test_html_ids_are_unique(scored_store: Store) -> None:
+    page = report_text(load_report(scored_store, "acme"), "html")
+    ids = re.findall(r'\sid="([^"]*)"', page)
+    assert "placements" in ids
+    assert sorted(ids) == sorted(set(ids))
 
 
 def test_sections_can_be_added(scored_store: Store) -> None:

@@ -405,7 +405,7 @@ def _placements(data: ReportData) -> Section:
         body_rows.append(f'<tr class="st-{_e(row["status"])}">{cells}</tr>')
     body = (
         '<p class="hint">Components as % of their best (100). Click a column to sort.</p>'
-        f'<table id="placements" class="sortable"><thead><tr>{head}</tr></thead>'
+        f'<table class="sortable"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body_rows)}</tbody></table>"
     )
     return Section("placements", "All placements", body)
