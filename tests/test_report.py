@@ -263,6 +263,10 @@ def test_rows_carry_their_history_up_to_the_reported_run(store: Store) -> None:
     moved_on = "https://moved.example/p"
     newer.page(moved_on, 1, "A page about power drills.")
     newer.placement(1, moved_on, MONEY, "missing", None)
+    twin = "https://twin.example.net/drills"
+    store.placements.update_one(
+        {"run_id": "run-2", "url": twin}, {"$set": {"status": "missing", "link": None}}
+    )
     score_run(store, "acme")
     build_run(store, "run-3", age=-2)  # newer than the report's run: not in its history
     data = load_report(store, "acme")
@@ -277,6 +281,13 @@ def test_rows_carry_their_history_up_to_the_reported_run(store: Store) -> None:
         ".M",
         "2026-01-12T00:00:00+00:00",
     )
+    lost = by_url[twin]
+    assert (lost["timeline"], lost["last_found"]) == ("LM", "2026-01-11T00:00:00+00:00")
     page = report_text(data, "html")
     assert '<td data-v="2026-01-11T00:00:00+00:00">2026-01-11 00:00</td>' in page
     assert ">LL</code>" in page
+    # Lost links: the twin only; the page gone in both runs, or never linking, lost nothing.
+    lost_section = page.split('<section id="lost">', 1)[1].split("</section>", 1)[0]
+    assert lost_section.count("<tr><td>") == 1
+    assert f">{twin}</a>" in lost_section
+    assert "<td>2026-01-12 00:00</td><td>2026-01-11 00:00</td>" in lost_section

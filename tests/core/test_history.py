@@ -90,6 +90,7 @@ def test_to_dict_names_runs_and_dates() -> None:
         "verdict": "missing",
         "since": "2026-01-08T06:00:00",
         "since_run": "r2",
+        "last_found": "2026-01-01T06:00:00",
         "first_found_run": "r1",
         "last_found_run": "r1",
         "found_runs": 1,

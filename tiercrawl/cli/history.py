@@ -32,6 +32,7 @@ _CSV_FIELDS = (
     "verdict",
     "since",
     "since_run",
+    "last_found",
     "first_found_run",
     "last_found_run",
     "found_runs",

@@ -176,6 +176,9 @@ class PlacementHistory:
             "verdict": self.verdict,
             "since": None if self.since is None else runs[self.since].started_at.isoformat(),
             "since_run": run_id(self.since),
+            "last_found": None
+            if self.last_found is None
+            else runs[self.last_found].started_at.isoformat(),
             "first_found_run": run_id(self.first_found),
             "last_found_run": run_id(self.last_found),
             "found_runs": self.found_runs,

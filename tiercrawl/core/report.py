@@ -45,7 +45,7 @@ __all__ = [
 
 COMPONENT_COLUMNS = ("relevance", "placement", "attributes", "indexability", "anchor", "support")
 # What `tiercrawl history` says of a placement, up to the reported run (`add_history`).
-HISTORY_COLUMNS = ("since", "found_runs", "read_runs", "timeline")
+HISTORY_COLUMNS = ("since", "last_found", "found_runs", "read_runs", "timeline")
 # The flat columns of the CSV and JSON reports, in order.
 COLUMNS = (
     "run_id",
@@ -342,6 +342,34 @@ def _tier1(data: ReportData) -> Section | None:
     return Section("tier1", "Tier-1 pages and their tier-2 support", body)
 
 
+# Verdicts of a lost link: its page was read without it, or is gone.
+_LOST_MARKS = (MARKS["missing"], MARKS["page_error"])
+
+
+def _lost(data: ReportData) -> Section | None:
+    """The links an earlier run found that are gone now: what to ask a site, or a vendor, for."""
+    lost = [
+        row for row in data.table if row["last_found"] and row["timeline"].endswith(_LOST_MARKS)
+    ]
+    if not lost:
+        return None
+    lines = [
+        f"<tr><td>{row['tier']}</td><td>{_url_cell(row['url'])}</td>"
+        f"<td>{_url_cell(row['target'])}</td><td>{_e(row['status'])}</td>"
+        f"<td>{_placement_cell(row, 'since')}</td><td>{_placement_cell(row, 'last_found')}</td>"
+        f"<td>{_placement_cell(row, 'timeline')}</td><td>{_e(row['explanation'])}</td></tr>"
+        for row in sorted(lost, key=lambda r: (r["since"] or "", r["url"] or ""), reverse=True)
+    ]
+    body = (
+        f"<p>{len(lost)} placement(s) whose link an earlier run found and the newest runs "
+        "did not, most recent loss first.</p>"
+        "<table><thead><tr><th>Tier</th><th>Page</th><th>Target</th><th>Status</th>"
+        "<th>Lost since</th><th>Last found</th><th>History</th><th>Why</th></tr></thead>"
+        f"<tbody>{''.join(lines)}</tbody></table>"
+    )
+    return Section("lost", "Lost links", body)
+
+
 def _pct(value: float | None) -> float | None:
     return None if value is None else round(100 * value, 1)
 
@@ -383,7 +411,7 @@ def _placement_cell(row: Mapping[str, Any], column: str) -> str:
         return _e(_number(_pct(value)))
     if column == "score":
         return _e(_number(value))
-    if column == "since" and value:
+    if column in ("since", "last_found") and value:
         return _e(str(value)[:16].replace("T", " "))
     if column == "timeline" and value:
         return f'<code title="{_e(_TIMELINE_TITLE)}">{_e(value)}</code>'
@@ -414,6 +442,7 @@ def _placements(data: ReportData) -> Section:
 # The report's sections, top to bottom.
 SECTIONS: list[Callable[[ReportData], Section | None]] = [
     _summary,
+    _lost,
     _anchors,
     _histogram,
     _tier1,
