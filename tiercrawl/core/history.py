@@ -44,13 +44,14 @@ _ABSENT_MARK = "."
 _OTHER_MARK = "x"
 
 
-def history_key(tier: int, url: str, target: str) -> tuple[int, str, str]:
+# (tier, url, target)
+Key = tuple[int, str, str]
+
+
+def history_key(tier: int, url: str, target: str) -> Key:
     """What identifies a placement across runs: an entry rewritten in another URL form
     (``www.``, a slash, tracking parameters) is still the same placement."""
     return (int(tier), match_key(url), match_key(target))
-
-
-Key = tuple[int, str, str]
 
 
 def placement_histories(statuses: Mapping[Key, Sequence[str | None]]) -> list[PlacementHistory]:
@@ -98,7 +99,7 @@ class HistoryRun:
 class PlacementHistory:
     """One placement's statuses in a campaign's runs, oldest first (None: not an entry then).
 
-    ``url`` and ``target`` are as the newest run that had the entry wrote them.
+    ``url`` and ``target`` are as the newest run wrote them.
     """
 
     tier: int
@@ -168,17 +169,18 @@ class PlacementHistory:
         def run_id(index: int | None) -> str | None:
             return None if index is None else runs[index].run_id
 
+        def started(index: int | None) -> str | None:
+            return None if index is None else runs[index].started_at.isoformat()
+
         return {
             "tier": self.tier,
             "url": self.url,
             "target": self.target,
             "status": self.status,
             "verdict": self.verdict,
-            "since": None if self.since is None else runs[self.since].started_at.isoformat(),
+            "since": started(self.since),
             "since_run": run_id(self.since),
-            "last_found": None
-            if self.last_found is None
-            else runs[self.last_found].started_at.isoformat(),
+            "last_found": started(self.last_found),
             "first_found_run": run_id(self.first_found),
             "last_found_run": run_id(self.last_found),
             "found_runs": self.found_runs,
