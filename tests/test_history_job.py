@@ -93,6 +93,17 @@ def test_cli_formats(three_runs: Store, capsys: pytest.CaptureFixture[str]) -> N
     assert doc["placements"][1]["statuses"] == ["inconclusive", "live"]
 
 
+def test_cli_lists_only_lost_links_with_lost(
+    three_runs: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    uri = mongo_uri_of(three_runs)
+    assert main(["history", CAMPAIGN, "--mongo-uri", uri, "--lost", "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [(r["url"], r["lost"], r["last_found"]) for r in rows] == [
+        (f"{BLOG}/p1", "True", "2026-01-03T00:00:00+00:00")
+    ]
+
+
 def test_cli_refuses_no_runs_and_a_zero_run_count(
     store: Store, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -95,6 +95,7 @@ def test_to_dict_names_runs_and_dates() -> None:
         "last_found_run": "r1",
         "found_runs": 1,
         "read_runs": 2,
+        "lost": True,
         "timeline": "LM",
         "statuses": ["live", "missing"],
     }
@@ -115,3 +116,19 @@ def test_histories_join_an_entry_rewritten_in_another_form_and_drop_removed_ones
         (1, rewritten, "LML"),
         (2, URL, "..N"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("statuses", "lost"),
+    [
+        (("live", "missing"), True),
+        (("nofollow", "page_error", "inconclusive"), True),  # the last read says gone
+        (("missing", "missing"), False),  # never found: nothing to restore
+        (("live", "missing", "live"), False),
+        (("live", "inconclusive"), False),
+    ],
+)
+def test_lost_is_a_link_found_once_and_absent_at_the_last_read(
+    statuses: tuple[str, ...], lost: bool
+) -> None:
+    assert history(*statuses).lost is lost

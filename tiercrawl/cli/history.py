@@ -7,6 +7,7 @@ import csv
 import io
 import json
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +38,7 @@ _CSV_FIELDS = (
     "last_found_run",
     "found_runs",
     "read_runs",
+    "lost",
     "timeline",
 )
 
@@ -64,6 +66,11 @@ def add_parser(subparsers: Any) -> None:
         default=DEFAULT_RUNS,
         metavar="N",
         help=f"how many of the newest full runs to read (default: {DEFAULT_RUNS})",
+    )
+    parser.add_argument(
+        "--lost",
+        action="store_true",
+        help="only the links an earlier run found that are missing or gone now",
     )
     parser.add_argument("--format", choices=FORMATS, default="text")
     add_output_option(parser, required=False)
@@ -129,5 +136,7 @@ def run(args: argparse.Namespace) -> int:
         history = campaign_history(store, args.campaign, args.runs)
     finally:
         store.close()
+    if args.lost:
+        history = replace(history, placements=tuple(p for p in history.placements if p.lost))
     write_output(args.output or "-", render(args.format, history), "history")
     return 0

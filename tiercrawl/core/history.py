@@ -30,6 +30,8 @@ __all__ = [
 ]
 
 FOUND = frozenset({"live", "nofollow", "not_indexable"})
+# Verdicts on a page read without the link, or gone.
+_ABSENT = frozenset({"missing", "page_error"})
 _UNREAD = "inconclusive"
 # One character a run in a timeline; "." for a run without the entry, "x" for a verdict not named here.
 MARKS = {
@@ -157,6 +159,12 @@ class PlacementHistory:
         return found[-1] if found else None
 
     @property
+    def lost(self) -> bool:
+        """Whether the link was found by an earlier run and the newest run that read the
+        page found it absent, or the page gone: a link to have restored."""
+        return self.verdict in _ABSENT and self.last_found is not None
+
+    @property
     def timeline(self) -> str:
         """One `MARKS` character a run, oldest first."""
         return "".join(
@@ -185,6 +193,7 @@ class PlacementHistory:
             "last_found_run": run_id(self.last_found),
             "found_runs": self.found_runs,
             "read_runs": self.read_runs,
+            "lost": self.lost,
             "timeline": self.timeline,
             "statuses": list(self.statuses),
         }

@@ -45,7 +45,7 @@ __all__ = [
 
 COMPONENT_COLUMNS = ("relevance", "placement", "attributes", "indexability", "anchor", "support")
 # What `tiercrawl history` says of a placement, up to the reported run (`add_history`).
-HISTORY_COLUMNS = ("since", "last_found", "found_runs", "read_runs", "timeline")
+HISTORY_COLUMNS = ("since", "last_found", "found_runs", "read_runs", "lost", "timeline")
 # The flat columns of the CSV and JSON reports, in order.
 COLUMNS = (
     "run_id",
@@ -342,15 +342,9 @@ def _tier1(data: ReportData) -> Section | None:
     return Section("tier1", "Tier-1 pages and their tier-2 support", body)
 
 
-# Verdicts of a lost link: its page was read without it, or is gone.
-_LOST_MARKS = (MARKS["missing"], MARKS["page_error"])
-
-
 def _lost(data: ReportData) -> Section | None:
     """The links an earlier run found that are gone now: what to ask a site, or a vendor, for."""
-    lost = [
-        row for row in data.table if row["last_found"] and row["timeline"].endswith(_LOST_MARKS)
-    ]
+    lost = [row for row in data.table if row["lost"]]
     if not lost:
         return None
     lines = [
@@ -361,8 +355,8 @@ def _lost(data: ReportData) -> Section | None:
         for row in sorted(lost, key=lambda r: (r["since"] or "", r["url"] or ""), reverse=True)
     ]
     body = (
-        f"<p>{len(lost)} placement(s) whose link an earlier run found and the newest runs "
-        "did not, most recent loss first.</p>"
+        f"<p>{len(lost)} placement(s) whose link an earlier run found and the newest run "
+        "that read the page did not, most recent loss first.</p>"
         "<table><thead><tr><th>Tier</th><th>Page</th><th>Target</th><th>Status</th>"
         "<th>Lost since</th><th>Last found</th><th>History</th><th>Why</th></tr></thead>"
         f"<tbody>{''.join(lines)}</tbody></table>"
