@@ -50,9 +50,18 @@ def test_each_placement_of_the_newest_run_with_its_statuses(three_runs: Store) -
     assert (p3.since, p3.first_found) == (2, 2)
 
 
-def test_runs_limits_the_history_to_the_newest_full_runs(three_runs: Store) -> None:
+def test_runs_limits_the_history_to_the_newest_full_runs(
+    three_runs: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert timelines(three_runs, runs=2) == {"/p1": "LM", "/p2": "?L", "/p3": ".L"}
     assert timelines(three_runs, runs=1) == {"/p1": "M", "/p2": "L", "/p3": "L"}
+    assert campaign_history(three_runs, CAMPAIGN, 2).runs_before == 1
+    # p2 is live in the one run that read it: maybe since the run before them too.
+    assert main(["history", CAMPAIGN, "--mongo-uri", mongo_uri_of(three_runs), "--runs", "2"]) == 0
+    text = capsys.readouterr().out.splitlines()
+    assert text[0] == f"{CAMPAIGN}: 2 run(s), oldest first (and 1 earlier, not read)"
+    (p2,) = [line for line in text if "/p2 " in line]
+    assert ": live since 2026-01-04 00:00 or earlier, found in 1 of 1 run(s)" in p2
 
 
 def test_an_entry_rewritten_in_another_url_form_keeps_its_history(store: Store) -> None:

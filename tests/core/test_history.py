@@ -90,6 +90,7 @@ def test_to_dict_names_runs_and_dates() -> None:
         "verdict": "missing",
         "since": "2026-01-08T06:00:00",
         "since_run": "r2",
+        "since_or_earlier": False,
         "last_found": "2026-01-01T06:00:00",
         "first_found_run": "r1",
         "last_found_run": "r1",
@@ -132,3 +133,16 @@ def test_lost_is_a_link_found_once_and_absent_at_the_last_read(
     statuses: tuple[str, ...], lost: bool
 ) -> None:
     assert history(*statuses).lost is lost
+
+
+def test_a_verdict_from_the_first_run_read_may_hold_from_earlier_runs() -> None:
+    always = history("live", "live")
+    assert always.since_or_earlier(3)
+    assert not always.since_or_earlier(0)  # the first run read is the campaign's first
+    assert not history("missing", "live").since_or_earlier(3)
+    assert history("inconclusive", "live").since_or_earlier(3)  # the unread run proves nothing
+    assert not history(None, "live").since_or_earlier(3)  # not an entry then
+    runs = (HistoryRun("r1", datetime(2026, 1, 1)), HistoryRun("r2", datetime(2026, 1, 8)))
+    doc = CampaignHistory("acme", runs, (always,), runs_before=3).to_dict()
+    assert doc["runs_before"] == 3
+    assert doc["placements"][0]["since_or_earlier"] is True

@@ -18,7 +18,7 @@ from tiercrawl.cli._common import (
     open_store_from,
     write_output,
 )
-from tiercrawl.core.history import FOUND, MARKS, CampaignHistory, HistoryRun, PlacementHistory
+from tiercrawl.core.history import FOUND, MARKS, CampaignHistory, PlacementHistory
 from tiercrawl.core.report import defused
 from tiercrawl.jobs.history import DEFAULT_RUNS, campaign_history
 
@@ -33,6 +33,7 @@ _CSV_FIELDS = (
     "verdict",
     "since",
     "since_run",
+    "since_or_earlier",
     "last_found",
     "first_found_run",
     "last_found_run",
@@ -87,7 +88,7 @@ def render(fmt: str, history: CampaignHistory) -> str:
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(_CSV_FIELDS)
         for placement in history.placements:
-            row = placement.to_dict(history.runs)
+            row = history.placement_dict(placement)
             writer.writerow(
                 [defused("" if row[name] is None else str(row[name])) for name in _CSV_FIELDS]
             )
@@ -101,7 +102,8 @@ def _when(moment: datetime) -> str:
 
 def _text(history: CampaignHistory) -> str:
     runs = history.runs
-    lines = [f"{history.campaign}: {len(runs)} run(s), oldest first"]
+    before = f" (and {history.runs_before} earlier, not read)" if history.runs_before else ""
+    lines = [f"{history.campaign}: {len(runs)} run(s), oldest first{before}"]
     for number, run in enumerate(runs, 1):
         rechecks = f" (+{len(run.rechecks)} recheck(s))" if run.rechecks else ""
         lines.append(f"  {number}. {_when(run.started_at)}  {run.run_id}{rechecks}")
@@ -110,7 +112,7 @@ def _text(history: CampaignHistory) -> str:
     for placement in history.placements:
         lines.append(
             f"{placement.timeline}  tier {placement.tier} {placement.url} -> {placement.target}: "
-            f"{_summary(placement, runs)}"
+            f"{_summary(placement, history)}"
         )
     verdicts = Counter(placement.verdict or "never read" for placement in history.placements)
     counts = ", ".join(f"{count} {verdict}" for verdict, count in verdicts.most_common())
@@ -118,10 +120,13 @@ def _text(history: CampaignHistory) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _summary(placement: PlacementHistory, runs: tuple[HistoryRun, ...]) -> str:
+def _summary(placement: PlacementHistory, history: CampaignHistory) -> str:
     if placement.verdict is None or placement.since is None:
         return "never read"
+    runs = history.runs
     text = f"{placement.verdict} since {_when(runs[placement.since].started_at)}"
+    if placement.since_or_earlier(history.runs_before):
+        text += " or earlier"
     if placement.status != placement.verdict:
         text += " (not read in the newest run)"
     text += f", found in {placement.found_runs} of {placement.read_runs} run(s) that read the page"

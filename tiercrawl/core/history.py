@@ -137,6 +137,13 @@ class PlacementHistory:
             start = earlier
         return start
 
+    def since_or_earlier(self, runs_before: int) -> bool:
+        """Whether `verdict` may hold from before the runs read, ``runs_before`` of which
+        came first: it holds from their first on, but for runs that could not read the page."""
+        if self.since is None or runs_before == 0:
+            return False
+        return all(status == _UNREAD for status in self.statuses[: self.since])
+
     @property
     def read_runs(self) -> int:
         """How many runs read the page (an entry of the campaign, not ``inconclusive``)."""
@@ -171,8 +178,12 @@ class PlacementHistory:
             _ABSENT_MARK if s is None else MARKS.get(s, _OTHER_MARK) for s in self.statuses
         )
 
-    def to_dict(self, runs: Sequence[HistoryRun]) -> dict[str, Any]:
-        """The placement's history, its run indexes named by ``runs`` (oldest first)."""
+    def to_dict(self, runs: Sequence[HistoryRun], runs_before: int = 0) -> dict[str, Any]:
+        """The placement's history, its run indexes named by ``runs`` (oldest first).
+
+        ``runs_before``: how many full runs came before ``runs``. A verdict that holds
+        from the first of ``runs`` on may then hold from earlier: ``since_or_earlier``.
+        """
 
         def run_id(index: int | None) -> str | None:
             return None if index is None else runs[index].run_id
@@ -188,6 +199,7 @@ class PlacementHistory:
             "verdict": self.verdict,
             "since": started(self.since),
             "since_run": run_id(self.since),
+            "since_or_earlier": self.since_or_earlier(runs_before),
             "last_found": started(self.last_found),
             "first_found_run": run_id(self.first_found),
             "last_found_run": run_id(self.last_found),
@@ -211,15 +223,21 @@ class PlacementHistory:
 
 @dataclass(frozen=True)
 class CampaignHistory:
-    """The placements of a campaign's newest run, each with its statuses in ``runs``."""
+    """The placements of a campaign's newest run, each with its statuses in ``runs``;
+    ``runs_before`` full runs came before those, not read."""
 
     campaign: str
     runs: tuple[HistoryRun, ...]
     placements: tuple[PlacementHistory, ...]
+    runs_before: int = 0
+
+    def placement_dict(self, placement: PlacementHistory) -> dict[str, Any]:
+        return placement.to_dict(self.runs, self.runs_before)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "campaign": self.campaign,
             "runs": [run.to_dict() for run in self.runs],
-            "placements": [placement.to_dict(self.runs) for placement in self.placements],
+            "runs_before": self.runs_before,
+            "placements": [self.placement_dict(placement) for placement in self.placements],
         }

@@ -45,7 +45,15 @@ __all__ = [
 
 COMPONENT_COLUMNS = ("relevance", "placement", "attributes", "indexability", "anchor", "support")
 # What `tiercrawl history` says of a placement, up to the reported run (`add_history`).
-HISTORY_COLUMNS = ("since", "last_found", "found_runs", "read_runs", "lost", "timeline")
+HISTORY_COLUMNS = (
+    "since",
+    "since_or_earlier",
+    "last_found",
+    "found_runs",
+    "read_runs",
+    "lost",
+    "timeline",
+)
 # The flat columns of the CSV and JSON reports, in order.
 COLUMNS = (
     "run_id",
@@ -113,7 +121,7 @@ def add_history(table: Iterable[dict[str, Any]], history: CampaignHistory) -> No
     for row in table:
         placement = placements.get(history_key(row["tier"], row["url"], row["target"]))
         if placement is not None:
-            facts = placement.to_dict(history.runs)
+            facts = history.placement_dict(placement)
             row.update({name: facts[name] for name in HISTORY_COLUMNS})
 
 
@@ -406,7 +414,8 @@ def _placement_cell(row: Mapping[str, Any], column: str) -> str:
     if column == "score":
         return _e(_number(value))
     if column in ("since", "last_found") and value:
-        return _e(str(value)[:16].replace("T", " "))
+        earlier = " or earlier" if column == "since" and row["since_or_earlier"] else ""
+        return _e(str(value)[:16].replace("T", " ") + earlier)
     if column == "timeline" and value:
         return f'<code title="{_e(_TIMELINE_TITLE)}">{_e(value)}</code>'
     return _e(value)

@@ -36,6 +36,7 @@ def campaign_history(
     full = [run for run in finished if not run.get("recheck_of")]
     if until is not None:
         full = [run for run in full if run["started_at"] <= by_id[until]["started_at"]]
+    runs_before = max(0, len(full) - runs)
     full = full[:runs][::-1]
     if not full:
         raise TiercrawlError(f"{campaign}: no finished run: run `tiercrawl crawl` first")
@@ -60,4 +61,4 @@ def campaign_history(
                 statuses[key] = [None] * len(history_runs)
             statuses[key][index] = str(doc["status"])
     placements = placement_histories(statuses)
-    return CampaignHistory(campaign, history_runs, tuple(placements))
+    return CampaignHistory(campaign, history_runs, tuple(placements), runs_before)
