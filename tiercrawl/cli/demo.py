@@ -76,4 +76,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"  store:  {args.mongo_uri or default_home() / 'db'} (database tiercrawl)")
     for fmt, path in reports.items():
         print(f"  {fmt:5s}: {path}")
+    print(
+        "demo: run it again, then `tiercrawl diff acme-demo` shows what changed between "
+        "the runs, and `tiercrawl history acme-demo` each placement across them"
+    )
     return 0
