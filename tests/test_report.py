@@ -291,3 +291,10 @@ def test_rows_carry_their_history_up_to_the_reported_run(store: Store) -> None:
     assert lost_section.count("<tr><td>") == 1
     assert f">{twin}</a>" in lost_section
     assert "<td>2026-01-12 00:00</td><td>2026-01-11 00:00</td>" in lost_section
+    # Fewer runs, or none: the history reads only those.
+    one_run = {row["url"]: row for row in load_report(store, "acme", history_runs=1).table}
+    assert (one_run[twin]["timeline"], one_run[twin]["lost"]) == ("M", False)
+    assert one_run[twin]["since_or_earlier"] is True  # run-1, which found it, was not read
+    none = load_report(store, "acme", history_runs=0)
+    assert all(row["timeline"] is None for row in none.table)
+    assert '<section id="lost">' not in report_text(none, "html")

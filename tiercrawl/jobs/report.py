@@ -22,7 +22,7 @@ from tiercrawl.core.report import (
     rows,
 )
 from tiercrawl.exceptions import TiercrawlError
-from tiercrawl.jobs.history import campaign_history
+from tiercrawl.jobs.history import DEFAULT_RUNS, campaign_history
 
 if TYPE_CHECKING:
     from tiercrawl.store import Store
@@ -36,9 +36,12 @@ def _template() -> str:
     return resources.files("tiercrawl.jobs").joinpath("templates/report.html").read_text("utf-8")
 
 
-def load_report(store: Store, name: str, run_id: str | None = None) -> ReportData:
+def load_report(
+    store: Store, name: str, run_id: str | None = None, history_runs: int = DEFAULT_RUNS
+) -> ReportData:
     """The latest scored run of ``name`` (or run ``run_id``) with its score rows, each with
-    its placement's history up to that run (`tiercrawl.jobs.history`)."""
+    its placement's history over the ``history_runs`` full runs up to that run
+    (`tiercrawl.jobs.history`; 0: none, the history columns stay empty)."""
     runs = store.runs_of(name, rechecks=False)
     if run_id is not None:
         runs = [run for run in runs if run["_id"] == run_id]
@@ -58,7 +61,8 @@ def load_report(store: Store, name: str, run_id: str | None = None) -> ReportDat
             f"Run `tiercrawl score {name}` to report the newest one."
         )
     table = rows(store.scores.find({"run_id": scored["_id"]}, {"_id": 0}))
-    add_history(table, campaign_history(store, name, until=scored["_id"]))
+    if history_runs:
+        add_history(table, campaign_history(store, name, history_runs, until=scored["_id"]))
     return ReportData(campaign=name, run=scored, table=table, notes=notes)
 
 
