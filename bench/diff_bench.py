@@ -1,19 +1,19 @@
 """Benchmark: `tiercrawl diff` between two runs of N placements on the embedded store.
 
-    .venv/bin/python bench/diff_bench.py [--placements 100000 20000] [--home DIR] [--rounds 2]
+    .venv/bin/python bench/diff_bench.py [--placements 100000 20000] [--runs 2] [--home DIR] [--rounds 2]
 
 For each N, a child process fills an embedded store (SecantusDB, in-process,
 as a first-time user gets it) with two finished runs of N placements, 5% of
 which change (lost, rel flipped, moved to the footer, unread, noindexed),
 and their placement digests, as `compute_placements` writes them with the
-placements. Then, each in a fresh child process so the filling stays out of
+placements; ``--runs R`` stores R - 2 more runs before them, alike. Then, each in a fresh child process so the filling stays out of
 the measured memory, and repeated ``--rounds`` times alternately:
 
 * ``diff``: the diff job (`changes_between`), its wall time and peak RSS growth;
 * ``plain``: the baseline, a plain read of the same documents: both runs'
   ``placements``, one ``find({"run_id": ...})`` each, iterated and dropped;
-* ``history``: the history job over the two runs (`campaign_history`, as
-  ``tiercrawl history`` and each report run it, there over up to 14 runs).
+* ``history``: the history job over the stored runs, up to 14
+  (`campaign_history`, as ``tiercrawl history`` and each report run it).
 
 The load average is printed with each figure: the machine is shared.
 Figures go to docs/monitoring.md.
@@ -74,14 +74,16 @@ def _placement(run_id: str, i: int, changed: bool) -> dict[str, Any]:
     }
 
 
-def populate(home: Path, count: int) -> None:
+def populate(home: Path, count: int, runs: int = 2) -> None:
     from tiercrawl.jobs.placements import digest_row, write_digests
     from tiercrawl.store import open_store
 
     store = open_store(home=home)
     store.ensure_indexes()
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    for day, run_id in enumerate(("old", "new")):
+    # Runs before "old", alike: what the history (and a diff's look back) reads too.
+    run_ids = [f"earlier-{n}" for n in range(runs - 2)] + ["old", "new"]
+    for day, run_id in enumerate(run_ids):
         insert_finished_run(store, run_id, CAMPAIGN, start + timedelta(days=day), recheck_of=None)
         batch, pages, rows = [], [], []
         for i in range(count):
@@ -158,28 +160,33 @@ def main() -> None:
     parser.add_argument("--placements", type=int, nargs="+", default=[100_000])
     parser.add_argument("--home", type=Path, help="keep the stores here (default: a temp dir)")
     parser.add_argument(
+        "--runs", type=int, default=2, help="runs stored, the diff's two the newest (default 2)"
+    )
+    parser.add_argument(
         "--rounds", type=int, default=1, help="diff, plain read and history, alternately"
     )
     parser.add_argument("--phase", choices=("populate", *PHASES), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase == "populate":
-        populate(args.home, args.placements[0])
+        populate(args.home, args.placements[0], args.runs)
         return
     if args.phase in PHASES:
         print(json.dumps(measure(args.home, args.phase)))
         return
     base = args.home or Path(tempfile.mkdtemp(prefix="diff-bench-"))
     for count in args.placements:
-        home = base / str(count)
+        home = base / (str(count) if args.runs == 2 else f"{count}x{args.runs}")
         started = time.perf_counter()
         if not (home / "db").exists():
-            _child("--phase", "populate", "--home", str(home), "--placements", str(count))
+            fill = ("--placements", str(count), "--runs", str(args.runs))
+            _child("--phase", "populate", "--home", str(home), *fill)
         filled = time.perf_counter() - started
-        print(json.dumps({"placements": count, "fill_seconds": round(filled)}), flush=True)
+        sizes = {"placements": count, "runs": args.runs}
+        print(json.dumps({**sizes, "fill_seconds": round(filled)}), flush=True)
         for _ in range(args.rounds):
             for phase in PHASES:
                 figures = json.loads(_child("--phase", phase, "--home", str(home)))
-                print(json.dumps({"placements": count, **figures}), flush=True)
+                print(json.dumps({**sizes, **figures}), flush=True)
 
 
 if __name__ == "__main__":
