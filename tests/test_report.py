@@ -90,6 +90,16 @@ def test_csv_and_json_are_flat_and_defuse_formulas(
     )
 
 
+def test_history_runs_zero_leaves_the_history_columns_empty(
+    scored_store: Store, mongo_uri: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = ["report", "acme", "--mongo-uri", mongo_uri, "--format", "json", "-o", "-"]
+    assert main(report) == 0
+    assert {r["timeline"] for r in json.loads(capsys.readouterr().out)} == {"L", "N", "M", "E"}
+    assert main([*report, "--history-runs", "0"]) == 0
+    assert {r["timeline"] for r in json.loads(capsys.readouterr().out)} == {None}
+
+
 def test_html_escapes_crawled_text(scored_store: Store) -> None:
     page = report_text(load_report(scored_store, "acme"), "html")
     assert "<script>window" not in page
