@@ -25,7 +25,7 @@ from string import Template
 from typing import Any
 
 from tiercrawl.core.anchors import ANCHOR_CLASSES
-from tiercrawl.core.history import MARKS, CampaignHistory, history_key
+from tiercrawl.core.history import MARKS, CampaignHistory
 from tiercrawl.core.urls import is_http_url, match_key
 
 __all__ = [
@@ -116,10 +116,11 @@ def rows(scores: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def add_history(table: Iterable[dict[str, Any]], history: CampaignHistory) -> None:
-    """Fill the rows' `HISTORY_COLUMNS` from ``history``; a placement it lacks keeps None."""
-    placements = {history_key(p.tier, p.url, p.target): p for p in history.placements}
+    """Fill the rows' `HISTORY_COLUMNS` from ``history``, whose newest run is the rows' run
+    (so its placements have the rows' URL forms); a placement it lacks keeps None."""
+    placements = {(p.tier, p.url, p.target): p for p in history.placements}
     for row in table:
-        placement = placements.get(history_key(row["tier"], row["url"], row["target"]))
+        placement = placements.get((row["tier"], row["url"], row["target"]))
         if placement is not None:
             facts = history.placement_dict(placement)
             row.update({name: facts[name] for name in HISTORY_COLUMNS})
