@@ -12,7 +12,17 @@ import pytest
 from tests.conftest import chromium_path
 from tests.test_score_job import CAMPAIGN, MONEY, build_run
 from tiercrawl.cli import main
-from tiercrawl.core.report import COLUMNS, SECTIONS, ReportData, Section, csv_text, rows, svg_bars
+from tiercrawl.core.report import (
+    COLUMNS,
+    SECTIONS,
+    ReportData,
+    Section,
+    csv_text,
+    guarantee,
+    rows,
+    svg_bars,
+    under_guarantee,
+)
 from tiercrawl.jobs.report import load_report, report_text
 from tiercrawl.jobs.score import score_run
 from tiercrawl.settings import TIERCRAWL_BROWSER_ARGS
@@ -98,6 +108,25 @@ def test_history_runs_zero_leaves_the_history_columns_empty(
     assert {r["timeline"] for r in json.loads(capsys.readouterr().out)} == {"L", "N", "M", "E"}
     assert main([*report, "--history-runs", "0"]) == 0
     assert {r["timeline"] for r in json.loads(capsys.readouterr().out)} == {None}
+
+
+@pytest.mark.parametrize(
+    ("row", "words"),
+    [
+        (
+            {"since": "2026-06-30T02:00:00+00:00"},
+            "lost under the guarantee (until 2026-06-30): claim it",
+        ),
+        ({"since": "2026-07-01T02:00:00+00:00"}, "lost after the guarantee ended (2026-06-30)"),
+        ({"since": "2026-07-01T02:00:00+00:00", "guaranteed_until": None}, ""),
+    ],
+)
+def test_a_lost_link_is_claimable_until_its_guarantee_ends(
+    row: dict[str, Any], words: str
+) -> None:
+    lost = {"lost": True, "guaranteed_until": "2026-06-30", **row}
+    assert guarantee(lost) == words
+    assert under_guarantee(lost) is words.endswith("claim it")
 
 
 def test_html_escapes_crawled_text(scored_store: Store) -> None:
@@ -274,8 +303,9 @@ def test_rows_carry_their_history_up_to_the_reported_run(store: Store) -> None:
     newer.page(moved_on, 1, "A page about power drills.")
     newer.placement(1, moved_on, MONEY, "missing", None)
     twin = "https://twin.example.net/drills"
+    deal = {"vendor": "Outreach Co", "guaranteed_until": "2026-06-30"}
     store.placements.update_one(
-        {"run_id": "run-2", "url": twin}, {"$set": {"status": "missing", "link": None}}
+        {"run_id": "run-2", "url": twin}, {"$set": {"status": "missing", "link": None, **deal}}
     )
     score_run(store, "acme")
     build_run(store, "run-3", age=-2)  # newer than the report's run: not in its history
@@ -301,6 +331,12 @@ def test_rows_carry_their_history_up_to_the_reported_run(store: Store) -> None:
     assert lost_section.count("<tr><td>") == 1
     assert f">{twin}</a>" in lost_section
     assert "<td>2026-01-12 00:00</td><td>2026-01-11 00:00</td>" in lost_section
+    assert (
+        "<td>Outreach Co</td><td>lost under the guarantee (until 2026-06-30): claim it</td>"
+        in (lost_section)
+    )
+    assert "; 1 lost under the guarantee" in lost_section
+    assert (lost["vendor"], lost["guaranteed_until"]) == ("Outreach Co", "2026-06-30")
     # Fewer runs, or none: the history reads only those.
     one_run = {row["url"]: row for row in load_report(store, "acme", history_runs=1).table}
     assert (one_run[twin]["timeline"], one_run[twin]["lost"]) == ("M", False)

@@ -381,7 +381,7 @@ def test_all_problems_reported_together_in_line_order() -> None:
     assert _problems(source) == [
         f"{source}:1: name: 'Broken Campaign' is not a valid name: use a-z 0-9 . _ -, at most 64",
         f"{source}:4: tier1[0].url: 'ftp://files.example.org/x' is not an http(s) URL",
-        f"{source}:6: tier1[0].anchr: unknown key (did you mean 'anchor'?); expected one of url, target, anchor",
+        f"{source}:6: tier1[0].anchr: unknown key (did you mean 'anchor'?); expected one of url, target, anchor, vendor, guaranteed_until",
         f"{source}:8: tier1[1].target: 'https://elsewhere.example/' is not on the money site's domain acme.example",
         f"{source}:11: tier2[0].target: 'https://blog.example.org/not-tier1' is not a tier-1 url",
     ]
@@ -419,9 +419,12 @@ ROW1 = "1,https://blog.example.org/a,https://acme.example/,\n"
         ),
         (
             "tier,url,link\n" + ROW1,
-            "c.csv:1: the header must be tier,url,target,anchor, not tier,url,link",
+            "c.csv:1: the header must be tier,url,target,anchor (vendor and guaranteed_until may follow), not tier,url,link",
         ),
-        (ROW1, "c.csv:1: the header must be tier,url,target,anchor"),
+        (
+            ROW1,
+            "c.csv:1: the header must be tier,url,target,anchor (vendor and guaranteed_until may follow)",
+        ),
         (
             HEADER + '1,"https://blog.example.org/a" x,https://acme.example/,\n',
             "c.csv:2: bad CSV: ",
@@ -430,7 +433,10 @@ ROW1 = "1,https://blog.example.org/a,https://acme.example/,\n"
             HEADER + '1,"https://blog.example.org/a,https://acme.example/,\n',
             "c.csv:2: bad CSV: unexpected end of data",
         ),
-        ("", "c.csv: empty file: expected a header row tier,url,target,anchor"),
+        (
+            "",
+            "c.csv: empty file: expected a header row tier,url,target,anchor (vendor and guaranteed_until may follow)",
+        ),
         (HEADER, "c.csv: tier1: no entries"),
         (
             HEADER + "2,https://x.example/,https://acme.example/,\n",
@@ -593,3 +599,50 @@ def test_from_dict_not_a_mapping() -> None:
     assert info.value.problems == [
         "campaign: the campaign is a list: expected a mapping with name, money_site, tier1"
     ]
+
+
+# --- the deal: vendor and guarantee ----------------------------------------------------
+
+
+def test_an_entry_records_its_vendor_and_guarantee_in_yaml_and_csv(tmp_path: Path) -> None:
+    yaml_path = _write(
+        tmp_path,
+        MINIMAL + "    vendor: Outreach Co\n    guaranteed_until: 2027-06-30\n",
+    )
+    csv_path = _write(
+        tmp_path,
+        "tier,url,target,vendor,guaranteed_until\n"
+        "1,https://blog.example.org/a,https://acme.example/,Outreach Co,2027-06-30\n"
+        "1,https://blog.example.org/b,https://acme.example/,,\n",
+        "c.csv",
+    )
+    deal = Entry(
+        1, "https://blog.example.org/a", "https://acme.example/", None, "Outreach Co", "2027-06-30"
+    )
+    assert load_campaign(yaml_path).tier1 == (deal,)
+    from_csv = load_campaign(csv_path)
+    assert from_csv.tier1 == (
+        deal,
+        Entry(1, "https://blog.example.org/b", "https://acme.example/"),
+    )
+    # Stored and loaded back (Scrapyd nodes read stored campaigns) with the deal.
+    assert campaign_from_dict(from_csv.to_dict()) == from_csv
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("30.06.2027", "'30.06.2027'"),
+        ("'2027-02-30'", "'2027-02-30'"),
+        ("2027-06-30 10:00", "'2027-06-30 10:00'"),
+        ("2027-06-30 10:00:00", "'2027-06-30 10:00:00'"),  # a YAML timestamp
+        ("2027", "'2027'"),
+    ],
+)
+def test_a_guarantee_that_is_no_date_is_named_with_its_line(
+    tmp_path: Path, value: str, shown: str
+) -> None:
+    problem = _one_problem(tmp_path, MINIMAL + f"    guaranteed_until: {value}\n")
+    assert problem.endswith(
+        f"c.yaml:6: tier1[0].guaranteed_until: {shown} is not a date: write it as YYYY-MM-DD"
+    )

@@ -71,6 +71,8 @@ def test_live_fields() -> None:
         "page_status": 200,
         "page_error": None,
         "moved_to": None,
+        "vendor": None,
+        "guaranteed_until": None,
     }
     assert result["status"] in STATUSES
 
@@ -465,3 +467,9 @@ def test_a_link_not_found_on_a_page_read_in_part_is_no_verdict() -> None:
         "page not read whole: nested deeper than the parser reads",
     )
     assert evaluate_placement(ENTRY, _page(truncated=True), [_link()])["status"] == "live"
+
+
+def test_a_placement_carries_the_deal_the_campaign_records() -> None:
+    deal = Entry(1, ENTRY.url, TARGET, None, "Outreach Co", "2027-06-30")
+    result = evaluate_placement(deal, _page(), [_link()])
+    assert (result["vendor"], result["guaranteed_until"]) == ("Outreach Co", "2027-06-30")

@@ -13,7 +13,9 @@ import difflib
 import io
 import re
 from collections.abc import Iterator, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -33,19 +35,29 @@ __all__ = ["NAME_PATTERN", "Campaign", "Entry", "campaign_from_dict", "load_camp
 NAME_PATTERN = re.compile(r"[a-z0-9._-]{1,64}")
 _TOP_KEYS = ("name", "money_site", "brand", "keywords", "tier1", "tier2")
 _REQUIRED_TOP_KEYS = ("name", "money_site", "tier1")
-_ENTRY_KEYS = ("url", "target", "anchor")
-_CSV_COLUMNS = ("tier", "url", "target", "anchor")
+# An entry's keys: the placement, then what the deal promised (optional).
+_OPTIONAL_ENTRY_KEYS = ("anchor", "vendor", "guaranteed_until")
+_ENTRY_KEYS = ("url", "target", *_OPTIONAL_ENTRY_KEYS)
+_CSV_COLUMNS = ("tier", "url", "target", *_OPTIONAL_ENTRY_KEYS)
+_CSV_HEADER = "tier,url,target,anchor (vendor and guaranteed_until may follow)"
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _CSV_REQUIRED_COLUMNS = ("tier", "url", "target")
 
 
 @dataclass(frozen=True)
 class Entry:
-    """One placement: page ``url`` (of ``tier``) should link to ``target``."""
+    """One placement: page ``url`` (of ``tier``) should link to ``target``.
+
+    ``vendor`` (who placed the link) and ``guaranteed_until`` (an ISO date: how
+    long the vendor promised it stays live) are the user's records of the deal.
+    """
 
     tier: int
     url: str
     target: str
     anchor: str | None = None
+    vendor: str | None = None
+    guaranteed_until: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,8 +103,9 @@ class Campaign:
 
 def _entry_dict(entry: Entry) -> dict[str, str]:
     data = {"url": entry.url, "target": entry.target}
-    if entry.anchor is not None:
-        data["anchor"] = entry.anchor
+    for key in _OPTIONAL_ENTRY_KEYS:
+        if (value := getattr(entry, key)) is not None:
+            data[key] = value
     return data
 
 
@@ -345,7 +358,7 @@ def _read_csv(text: str, report: _Report) -> dict[str, Any]:
         _entries(data, 2, report)
         report.fail(f"bad CSV: {exc}", last_line + 1)
     if columns is None:
-        report.fail("empty file: expected a header row tier,url,target,anchor")
+        report.fail(f"empty file: expected a header row {_CSV_HEADER}")
     # Rows with a bad tier are reported with the problems of the other rows.
     return data
 
@@ -356,7 +369,7 @@ def _csv_header(cells: list[str], line: int, report: _Report) -> list[str]:
     missing = [c for c in _CSV_REQUIRED_COLUMNS if c not in columns]
     if unknown or missing or len(set(columns)) != len(columns):
         # Rows read under a wrong header would only repeat the problem.
-        report.fail(f"the header must be tier,url,target,anchor, not {','.join(cells)}", line)
+        report.fail(f"the header must be {_CSV_HEADER}, not {','.join(cells)}", line)
     return columns
 
 
@@ -372,7 +385,9 @@ def _csv_row(
     report.lines[path] = line
     if len(cells) > len(columns):
         report.add(path, f"{len(cells)} fields where the header has {len(columns)}")
-    data[key].append({k: v for k, v in fields.items() if k != "tier" and (v or k != "anchor")})
+    data[key].append(
+        {k: v for k, v in fields.items() if k != "tier" and (v or k not in _OPTIONAL_ENTRY_KEYS)}
+    )
 
 
 def _name_hint(name: str | None, path: Path) -> str:
@@ -478,7 +493,7 @@ def _text(data: Mapping[str, Any], path: _Path, report: _Report) -> str | None:
     if isinstance(value, str) and not value.strip():
         value = None  # blank text, such as --name '', is no value either
     if value is None:
-        if key in data and key != "anchor":
+        if key in data and key not in _OPTIONAL_ENTRY_KEYS:
             report.add(path, "empty")
         return None
     if not isinstance(value, str):
@@ -495,6 +510,20 @@ def _url(data: Mapping[str, Any], path: _Path, report: _Report) -> str | None:
         report.add(path, f"{url!r} is {problem}")
         return None
     return url
+
+
+def _date(data: Mapping[str, Any], path: _Path, report: _Report) -> str | None:
+    """The ISO date at ``data[path[-1]]`` (YAML reads one unquoted as a date), or None."""
+    value = data.get(str(path[-1]))
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    text = _text(data, path, report) if isinstance(value, str) else None
+    if text is not None and _ISO_DATE.fullmatch(text):
+        with suppress(ValueError):
+            return date.fromisoformat(text).isoformat()
+    if text is not None or (value is not None and not isinstance(value, str)):
+        report.add(path, f"{str(value).strip()!r} is not a date: write it as YYYY-MM-DD")
+    return None
 
 
 def _text_list(data: Mapping[str, Any], key: str, report: _Report) -> tuple[str, ...]:
@@ -535,8 +564,11 @@ def _entries(data: Mapping[str, Any], tier: int, report: _Report) -> list[_Locat
         url = _url(item, (*path, "url"), report)
         target = _url(item, (*path, "target"), report)
         anchor = _text(item, (*path, "anchor"), report) or None
+        vendor = _text(item, (*path, "vendor"), report) or None
+        guaranteed_until = _date(item, (*path, "guaranteed_until"), report)
         if url is not None and target is not None:
-            entries.append((path, Entry(tier=tier, url=url, target=target, anchor=anchor)))
+            entry = Entry(tier, url, target, anchor, vendor, guaranteed_until)
+            entries.append((path, entry))
     return entries
 
 

@@ -244,6 +244,9 @@ def evaluate_placement(
         "page_status": page.get("status") if page else None,
         "page_error": page.get("error") if page else None,
         "moved_to": moved,
+        # The user's records of the deal, carried for reports (`Entry`).
+        "vendor": entry.vendor,
+        "guaranteed_until": entry.guaranteed_until,
     }
 
 

@@ -37,10 +37,12 @@ __all__ = [
     "add_history",
     "csv_text",
     "defused",
+    "guarantee",
     "json_text",
     "render_html",
     "rows",
     "svg_bars",
+    "under_guarantee",
 ]
 
 COMPONENT_COLUMNS = ("relevance", "placement", "attributes", "indexability", "anchor", "support")
@@ -73,6 +75,8 @@ COLUMNS = (
     "support_found",
     "support_live",
     "explanation",
+    "vendor",
+    "guaranteed_until",
     *HISTORY_COLUMNS,
 )
 STATUS_ORDER = ("live", "nofollow", "not_indexable", "missing", "inconclusive", "page_error")
@@ -108,6 +112,8 @@ def rows(scores: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             "support_found": support.get("found"),
             "support_live": support.get("live"),
             "explanation": doc.get("explanation"),
+            "vendor": doc.get("vendor"),
+            "guaranteed_until": doc.get("guaranteed_until"),
             **dict.fromkeys(HISTORY_COLUMNS),
         }
         out.append(row)
@@ -351,6 +357,22 @@ def _tier1(data: ReportData) -> Section | None:
     return Section("tier1", "Tier-1 pages and their tier-2 support", body)
 
 
+def under_guarantee(row: Mapping[str, Any]) -> bool:
+    """Whether a lost link was lost (its ``since``) on or before its ``guaranteed_until``."""
+    until, since = row.get("guaranteed_until"), row.get("since")
+    return bool(row.get("lost") and until and since and str(since)[:10] <= until)
+
+
+def guarantee(row: Mapping[str, Any]) -> str:
+    """A lost link's guarantee, in words: what the vendor can be asked for."""
+    until = row.get("guaranteed_until")
+    if not until:
+        return ""
+    if under_guarantee(row):
+        return f"lost under the guarantee (until {until}): claim it"
+    return f"lost after the guarantee ended ({until})"
+
+
 def _lost(data: ReportData) -> Section | None:
     """The links an earlier run found that are gone now: what to ask a site, or a vendor, for."""
     lost = [row for row in data.table if row["lost"]]
@@ -360,14 +382,18 @@ def _lost(data: ReportData) -> Section | None:
         f"<tr><td>{row['tier']}</td><td>{_url_cell(row['url'])}</td>"
         f"<td>{_url_cell(row['target'])}</td><td>{_e(row['status'])}</td>"
         f"<td>{_placement_cell(row, 'since')}</td><td>{_placement_cell(row, 'last_found')}</td>"
-        f"<td>{_placement_cell(row, 'timeline')}</td><td>{_e(row['explanation'])}</td></tr>"
+        f"<td>{_placement_cell(row, 'timeline')}</td><td>{_e(row['vendor'])}</td>"
+        f"<td>{_e(guarantee(row))}</td><td>{_e(row['explanation'])}</td></tr>"
         for row in sorted(lost, key=lambda r: (r["since"] or "", r["url"] or ""), reverse=True)
     ]
+    claims = sum(1 for row in lost if under_guarantee(row))
     body = (
         f"<p>{len(lost)} placement(s) whose link an earlier run found and the newest run "
-        "that read the page did not, most recent loss first.</p>"
+        f"that read the page did not, most recent loss first; {claims} lost under the "
+        "guarantee the campaign records for it.</p>"
         "<table><thead><tr><th>Tier</th><th>Page</th><th>Target</th><th>Status</th>"
-        "<th>Lost since</th><th>Last found</th><th>History</th><th>Why</th></tr></thead>"
+        "<th>Lost since</th><th>Last found</th><th>History</th><th>Vendor</th>"
+        "<th>Guarantee</th><th>Why</th></tr></thead>"
         f"<tbody>{''.join(lines)}</tbody></table>"
     )
     return Section("lost", "Lost links", body)

@@ -245,6 +245,8 @@ def _doc(
         "anchor_class": anchor_class,
         "region": link.get("region") if link else None,
         "rel": list(link.get("rel") or ()) if link else [],
+        "vendor": placement.get("vendor"),
+        "guaranteed_until": placement.get("guaranteed_until"),
         "scored_at": scored_at,
     }
     if support is not None:
