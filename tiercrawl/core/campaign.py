@@ -515,14 +515,14 @@ def _url(data: Mapping[str, Any], path: _Path, report: _Report) -> str | None:
 def _date(data: Mapping[str, Any], path: _Path, report: _Report) -> str | None:
     """The ISO date at ``data[path[-1]]`` (YAML reads one unquoted as a date), or None."""
     value = data.get(str(path[-1]))
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None  # optional: an empty cell is no date
     if isinstance(value, date) and not isinstance(value, datetime):
         return value.isoformat()
-    text = _text(data, path, report) if isinstance(value, str) else None
-    if text is not None and _ISO_DATE.fullmatch(text):
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
         with suppress(ValueError):
-            return date.fromisoformat(text).isoformat()
-    if text is not None or (value is not None and not isinstance(value, str)):
-        report.add(path, f"{str(value).strip()!r} is not a date: write it as YYYY-MM-DD")
+            return date.fromisoformat(value.strip()).isoformat()
+    report.add(path, f"{str(value).strip()!r} is not a date: write it as YYYY-MM-DD")
     return None
 
 
