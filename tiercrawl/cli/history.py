@@ -18,7 +18,8 @@ from tiercrawl.cli._common import (
     open_store_from,
     write_output,
 )
-from tiercrawl.core.history import FOUND, MARKS, CampaignHistory, PlacementHistory
+from tiercrawl.core.history import MARKS, CampaignHistory, PlacementHistory
+from tiercrawl.core.matching import FOUND_STATUSES
 from tiercrawl.core.report import defused
 from tiercrawl.jobs.history import DEFAULT_RUNS, campaign_history
 
@@ -130,7 +131,7 @@ def _summary(placement: PlacementHistory, history: CampaignHistory) -> str:
     if placement.status != placement.verdict:
         text += " (not read in the newest run)"
     text += f", found in {placement.found_runs} of {placement.read_runs} run(s) that read the page"
-    if placement.verdict not in FOUND and placement.last_found is not None:
+    if placement.verdict not in FOUND_STATUSES and placement.last_found is not None:
         text += f", last found {_when(runs[placement.last_found].started_at)}"
     return text
 

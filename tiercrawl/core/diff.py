@@ -30,6 +30,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from tiercrawl.core.matching import ABSENT_STATUSES, FOUND_STATUSES, INCONCLUSIVE
 from tiercrawl.core.text import fold_case
 from tiercrawl.core.urls import match_key
 
@@ -94,9 +95,6 @@ PAGE_FIELDS = (
 )
 SCORE_FIELDS = ("score", "components", "flags")
 
-_FOUND = frozenset({"live", "nofollow", "not_indexable"})
-_ABSENT = frozenset({"missing", "page_error"})
-_INCONCLUSIVE = "inconclusive"
 # The rel tokens that change what a link passes; noopener & co. do not.
 _REL_TOKENS = frozenset({"nofollow", "sponsored", "ugc"})
 # Indexability reasons that only restate the page's HTTP status (reported as its own change).
@@ -189,7 +187,7 @@ def needs_documents(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     return (
         old.get("digest") != new.get("digest")
         or needs_pages(old, new)
-        or new.get("status") == _INCONCLUSIVE  # its `unverified` change says why, every time
+        or new.get("status") == INCONCLUSIVE  # its `unverified` change says why, every time
     )
 
 
@@ -267,7 +265,7 @@ def overlay(
         chosen: Mapping[str, Any] | None = None
         for i, head in enumerate(heads):
             if head is not None and placement_key(head) == key:
-                if chosen is None or head.get("status") != _INCONCLUSIVE:
+                if chosen is None or head.get("status") != INCONCLUSIVE:
                     chosen = head
                 heads[i] = next(iters[i], None)
         assert chosen is not None
@@ -283,7 +281,7 @@ def needs_pages(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     placements are compared without reading their pages.
     """
     statuses = {old.get("status"), new.get("status")}
-    return _INCONCLUSIVE not in statuses and (len(statuses) > 1 or "not_indexable" in statuses)
+    return INCONCLUSIVE not in statuses and (len(statuses) > 1 or "not_indexable" in statuses)
 
 
 def needs_relink(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
@@ -335,7 +333,7 @@ def compare(
         return [_change("new", p_new, None, p_new.get("status"), "neutral")]
     p_old = old.placement
     s_old, s_new = p_old.get("status"), p_new.get("status")
-    if s_new == _INCONCLUSIVE:
+    if s_new == INCONCLUSIVE:
         # Also when the older run could not read the page either: still no verdict.
         return [
             _change(
@@ -349,9 +347,9 @@ def compare(
             )
         ]
     changes = _verdict_changes(p_old, p_new, relinked)
-    if s_old != _INCONCLUSIVE:
+    if s_old != INCONCLUSIVE:
         changes += _page_changes(old, new)
-        if s_old in _FOUND and s_new in _FOUND:
+        if s_old in FOUND_STATUSES and s_new in FOUND_STATUSES:
             changes += _link_changes(p_old, p_new, old.page, new.page)
     changes += _score_changes(p_new, old.score, new.score)
     return changes
@@ -362,7 +360,7 @@ def _verdict_changes(
 ) -> list[Change]:
     s_old, s_new = p_old.get("status"), p_new.get("status")
     evidence = _diff_fields(p_old, p_new, ("status", "found", "link_count"))
-    if s_old in _FOUND and s_new in _ABSENT:
+    if s_old in FOUND_STATUSES and s_new in ABSENT_STATUSES:
         if relinked is not None:
             old_url = (p_old.get("link") or {}).get("url")
             evidence["link.url"] = {"old": old_url, "new": relinked.get("url")}
@@ -376,7 +374,7 @@ def _verdict_changes(
                 )
             ]
         return [_change("lost", p_new, s_old, s_new, "regression", evidence, p_new.get("reason"))]
-    if s_old in _ABSENT and s_new in _FOUND:
+    if s_old in ABSENT_STATUSES and s_new in FOUND_STATUSES:
         return [_change("recovered", p_new, s_old, s_new, "improvement", evidence)]
     return []
 
@@ -603,7 +601,7 @@ def resolve_recheck(current: Sequence[Change], prior: Sequence[Change]) -> list[
 
 def needs_recheck(placement: Mapping[str, Any], changes: Iterable[Change]) -> bool:
     """Whether a recheck should look at this placement again: it got worse, or went unread."""
-    return placement.get("status") == _INCONCLUSIVE or any(
+    return placement.get("status") == INCONCLUSIVE or any(
         c.state in ("alert", "confirmed", "unverified") for c in changes
     )
 

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tiercrawl.core.matching import ABSENT_STATUSES, FOUND_STATUSES, INCONCLUSIVE
 from tiercrawl.core.urls import match_key
 
 __all__ = [
-    "FOUND",
     "MARKS",
     "CampaignHistory",
     "HistoryRun",
@@ -29,10 +29,6 @@ __all__ = [
     "placement_histories",
 ]
 
-FOUND = frozenset({"live", "nofollow", "not_indexable"})
-# Verdicts on a page read without the link, or gone.
-_ABSENT = frozenset({"missing", "page_error"})
-_UNREAD = "inconclusive"
 # One character a run in a timeline; "." for a run without the entry, "x" for a verdict not named here.
 MARKS = {
     "live": "L",
@@ -130,7 +126,7 @@ class PlacementHistory:
         start = index
         for earlier in range(index - 1, -1, -1):
             status = self.statuses[earlier]
-            if status == _UNREAD:
+            if status == INCONCLUSIVE:
                 continue
             if status != verdict:
                 break
@@ -142,34 +138,34 @@ class PlacementHistory:
         came first: it holds from their first on, but for runs that could not read the page."""
         if self.since is None or runs_before == 0:
             return False
-        return all(status == _UNREAD for status in self.statuses[: self.since])
+        return all(status == INCONCLUSIVE for status in self.statuses[: self.since])
 
     @property
     def read_runs(self) -> int:
         """How many runs read the page (an entry of the campaign, not ``inconclusive``)."""
-        return sum(1 for s in self.statuses if s is not None and s != _UNREAD)
+        return sum(1 for s in self.statuses if s is not None and s != INCONCLUSIVE)
 
     @property
     def found_runs(self) -> int:
-        """How many runs found the link (`FOUND` statuses)."""
-        return sum(1 for s in self.statuses if s in FOUND)
+        """How many runs found the link (`FOUND_STATUSES`)."""
+        return sum(1 for s in self.statuses if s in FOUND_STATUSES)
 
     @property
     def first_found(self) -> int | None:
         """The index of the first run that found the link."""
-        return next((i for i, s in enumerate(self.statuses) if s in FOUND), None)
+        return next((i for i, s in enumerate(self.statuses) if s in FOUND_STATUSES), None)
 
     @property
     def last_found(self) -> int | None:
         """The index of the last run that found the link."""
-        found = [i for i, s in enumerate(self.statuses) if s in FOUND]
+        found = [i for i, s in enumerate(self.statuses) if s in FOUND_STATUSES]
         return found[-1] if found else None
 
     @property
     def lost(self) -> bool:
         """Whether the link was found by an earlier run and the newest run that read the
         page found it absent, or the page gone: a link to have restored."""
-        return self.verdict in _ABSENT and self.last_found is not None
+        return self.verdict in ABSENT_STATUSES and self.last_found is not None
 
     @property
     def timeline(self) -> str:
@@ -215,7 +211,7 @@ class PlacementHistory:
             (
                 i
                 for i in range(len(self.statuses) - 1, -1, -1)
-                if self.statuses[i] is not None and self.statuses[i] != _UNREAD
+                if self.statuses[i] is not None and self.statuses[i] != INCONCLUSIVE
             ),
             None,
         )

@@ -41,6 +41,9 @@ from tiercrawl.core.text import fold_case
 from tiercrawl.core.urls import match_domain, match_key, site_domain
 
 __all__ = [
+    "ABSENT_STATUSES",
+    "FOUND_STATUSES",
+    "INCONCLUSIVE",
     "STATUSES",
     "evaluate_placement",
     "links_to_domains",
@@ -52,6 +55,11 @@ __all__ = [
 ]
 
 STATUSES = ("page_error", "inconclusive", "missing", "not_indexable", "nofollow", "live")
+# What a verdict says of the link: on the page, or not (the page read without it, or
+# gone); ``inconclusive`` says nothing.
+FOUND_STATUSES = frozenset({"live", "nofollow", "not_indexable"})
+ABSENT_STATUSES = frozenset({"missing", "page_error"})
+INCONCLUSIVE = "inconclusive"
 
 _UNREAD = frozenset({"page_error", "inconclusive"})
 _GONE_STATUSES = frozenset({404, 410})

@@ -50,6 +50,7 @@ from tiercrawl.core.diff import (
     score_changes,
     shown,
 )
+from tiercrawl.core.matching import INCONCLUSIVE
 from tiercrawl.core.report import SECTIONS, ReportData, Section
 from tiercrawl.core.urls import match_key
 from tiercrawl.exceptions import StoreError, TiercrawlError
@@ -91,7 +92,6 @@ _TARGET_FIELDS = {"_id": 0, "url": 1, "target": 1, "link.url": 1}
 _ALL_FIELDS = {"_id": 0}
 # Runs before the baseline searched for a placement the baseline could not read.
 _LOOKBACK_RUNS = 10
-_INCONCLUSIVE = "inconclusive"
 # The tiers a placement can have (a campaign's tier-1 and tier-2 entries).
 _PLACEMENT_TIERS = (1, 2)
 
@@ -369,12 +369,12 @@ def _last_read(store: Store, earlier: Sequence[str], old: Doc, new: Doc) -> Doc:
     placement as the latest of the ``earlier`` runs that read it saw it: a link
     lost while the page was unreadable is still ``lost``, one never seen is not.
     """
-    if old.get("status") != _INCONCLUSIVE or new.get("status") == _INCONCLUSIVE:
+    if old.get("status") != INCONCLUSIVE or new.get("status") == INCONCLUSIVE:
         return old
     read = (
         doc
         for doc in _lookup(store, "placements", earlier, placement_key(old))
-        if doc.get("status") != _INCONCLUSIVE
+        if doc.get("status") != INCONCLUSIVE
     )
     return next(read, old)
 
