@@ -52,6 +52,7 @@ __all__ = [
     "overlay",
     "placement_digest",
     "placement_key",
+    "recheck_root",
     "resolve_recheck",
     "score_changes",
     "shown",
@@ -244,6 +245,15 @@ def _keyed(docs: Iterable[Mapping[str, Any]]) -> Iterator[tuple[Key, Mapping[str
             raise ValueError(f"placements out of order: {key} after {last}")
         last = key
         yield key, doc
+
+
+def recheck_root(runs: Mapping[str, Mapping[str, Any]], run_id: str) -> str:
+    """The full run a chain of rechecks (``recheck_of``) started from, by ``runs``' ids."""
+    seen = set()
+    while (run := runs.get(run_id)) is not None and run.get("recheck_of") and run_id not in seen:
+        seen.add(run_id)
+        run_id = run["recheck_of"]
+    return run_id
 
 
 def overlay(

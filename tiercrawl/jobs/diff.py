@@ -46,6 +46,7 @@ from tiercrawl.core.diff import (
     overlay,
     placement_digest,
     placement_key,
+    recheck_root,
     resolve_recheck,
     score_changes,
     shown,
@@ -69,7 +70,6 @@ __all__ = [
     "plan_diff",
     "recheck_campaign",
     "recheck_keys",
-    "recheck_root",
     "report_sections",
 ]
 
@@ -175,15 +175,6 @@ def plan_diff(
         scored=scored,
         earlier=tuple(earlier),
     )
-
-
-def recheck_root(by_id: Mapping[str, Doc], run_id: str) -> str:
-    """The full run a chain of rechecks started from."""
-    seen = set()
-    while (run := by_id.get(run_id)) is not None and run.get("recheck_of") and run_id not in seen:
-        seen.add(run_id)
-        run_id = run["recheck_of"]
-    return run_id
 
 
 def _baseline(runs: list[dict[str, Any]], by_id: Mapping[str, Doc], run_id: str) -> Doc | None:

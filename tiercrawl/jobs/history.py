@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tiercrawl.core.diff import overlay, placement_key
+from tiercrawl.core.diff import overlay, placement_key, recheck_root
 from tiercrawl.core.history import CampaignHistory, HistoryRun, placement_histories
 from tiercrawl.exceptions import TiercrawlError
-from tiercrawl.jobs.diff import placement_entries, recheck_root
+from tiercrawl.jobs.diff import placement_entries
 
 if TYPE_CHECKING:
     from tiercrawl.store import Store

@@ -18,6 +18,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from tiercrawl.core.diff import recheck_root
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -51,16 +53,8 @@ def _removable(store: Store, campaign: str, keep: int) -> list[Mapping[str, Any]
         return []
     oldest = finished[-1]["started_at"]
     kept = {run["_id"] for run in full if run["started_at"] >= oldest}
-    parents = {run["_id"]: run.get("recheck_of") for run in runs}
-
-    def root(run_id: str) -> str:
-        seen: set[str] = set()
-        while parents.get(run_id) and run_id not in seen:
-            seen.add(run_id)
-            run_id = str(parents[run_id])
-        return run_id
-
-    return [run for run in runs if root(run["_id"]) not in kept]
+    by_id = {run["_id"]: run for run in runs}
+    return [run for run in runs if recheck_root(by_id, run["_id"]) not in kept]
 
 
 def apply_retention(store: Store, campaign: str, keep: int) -> list[str]:
