@@ -136,9 +136,10 @@ class PlacementHistory:
     def since_or_earlier(self, runs_before: int) -> bool:
         """Whether `verdict` may hold from before the runs read, ``runs_before`` of which
         came first: it holds from their first on, but for runs that could not read the page."""
-        if self.since is None or runs_before == 0:
+        since = self.since
+        if since is None or runs_before == 0:
             return False
-        return all(status == INCONCLUSIVE for status in self.statuses[: self.since])
+        return all(status == INCONCLUSIVE for status in self.statuses[:since])
 
     @property
     def read_runs(self) -> int:
@@ -187,18 +188,20 @@ class PlacementHistory:
         def started(index: int | None) -> str | None:
             return None if index is None else runs[index].started_at.isoformat()
 
+        # Each derived once: every one of them walks the statuses.
+        since, last_found = self.since, self.last_found
         return {
             "tier": self.tier,
             "url": self.url,
             "target": self.target,
             "status": self.status,
             "verdict": self.verdict,
-            "since": started(self.since),
-            "since_run": run_id(self.since),
+            "since": started(since),
+            "since_run": run_id(since),
             "since_or_earlier": self.since_or_earlier(runs_before),
-            "last_found": started(self.last_found),
+            "last_found": started(last_found),
             "first_found_run": run_id(self.first_found),
-            "last_found_run": run_id(self.last_found),
+            "last_found_run": run_id(last_found),
             "found_runs": self.found_runs,
             "read_runs": self.read_runs,
             "lost": self.lost,
