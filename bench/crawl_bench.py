@@ -403,6 +403,10 @@ def main(argv: list[str] | None = None) -> int:
     contenders = [name for name in args.contenders.split(",") if name]
     if unknown := set(contenders) - set(CONTENDERS):
         parser.error(f"unknown contenders: {', '.join(sorted(unknown))}")
+    if not Path(NGINX).exists():
+        parser.error(
+            f"nginx not found at {NGINX}: install Debian's nginx (apt-get install -y nginx)"
+        )
     OUT.mkdir(parents=True, exist_ok=True)
 
     with tempfile.TemporaryDirectory(prefix="tiercrawl-bench-") as tmp:
