@@ -771,3 +771,14 @@ def test_a_redirect_to_a_host_whose_robots_txt_cannot_be_read_has_its_verdict(
     assert (page_doc["error"], page_doc["final_url"]) == ("robots", slow.url("/post"))
     # The closed host's verdict, not that of the blog the redirect came from.
     assert page_doc["googlebot_allowed"] is False
+
+
+def test_a_url_longer_than_browsers_take_is_still_fetched_and_stored(
+    web: TestWeb, mongo_uri: str, tmp_path: Path
+) -> None:
+    # Scrapy's UrlLengthMiddleware would drop it unseen, start requests included.
+    long_path = "/best-drills?ref=" + "x" * 2100
+    pages, placements = crawled_blog(web, mongo_uri, tmp_path / "long.yaml", long_path)
+    url = web.blog.url(long_path)
+    assert (pages[url]["status"], pages[url]["error"]) == (200, None)
+    assert placements[url]["found"] is True

@@ -53,6 +53,14 @@ SCRAPER_SLOT_MAX_ACTIVE_SIZE = 100_000
 LOG_LEVEL = "INFO"
 
 # --- Components ---------------------------------------------------------------------
+# The spider follows no links, so Scrapy's middlewares for followed links have no work but to
+# pass each item along, and one of them would drop a campaign URL longer than 2,083
+# characters unseen (UrlLengthMiddleware checks start requests too).
+SPIDER_MIDDLEWARES = {
+    "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+}
 ITEM_PIPELINES = {
     "tiercrawl.pipelines.ExtractPipeline": 100,
     "tiercrawl.pipelines.MongoSinkPipeline": 900,
