@@ -23,10 +23,11 @@ from tests.conftest import (
     setting_args,
 )
 from tests.web import TestWeb
-from tiercrawl.core.campaign import load_campaign
+from tiercrawl.core.campaign import campaign_from_dict, load_campaign
 from tiercrawl.core.compiled import COPIES
 from tiercrawl.core.shards import plan_shards
 from tiercrawl.demo.webserver import Site
+from tiercrawl.jobs.placements import compute_placements
 from tiercrawl.jobs.runs import close_run, create_sharded_run
 from tiercrawl.store import Store, open_store
 
@@ -102,8 +103,6 @@ def test_every_requested_url_is_one_page_document(crawl: tuple[Store, str], web:
 
 
 def _campaign_pages(run: dict[str, Any]) -> list[tuple[str, int]]:
-    from tiercrawl.core.campaign import campaign_from_dict
-
     return campaign_from_dict(run["campaign_spec"]).pages()
 
 
@@ -333,6 +332,25 @@ def test_redirects_are_recorded(crawl: tuple[Store, str], web: TestWeb) -> None:
     target = page(crawl, web.money.url("/old-drills"))
     assert target["tier"] == 0
     assert target["final_url"] == web.money.url("/drills/")
+
+
+def test_the_verdicts_from_the_target_aliases_kept_by_the_crawl_are_those_of_the_store(
+    crawl: tuple[Store, str], web: TestWeb
+) -> None:
+    store, run_id = crawl
+    # Its link goes to /drills/, where its target /old-drills redirects.
+    assert placement(crawl, web.blog.url("/moved"))["found"] is True
+    run = store.runs.find_one({"_id": run_id})
+    assert run is not None
+
+    def verdicts() -> dict[tuple[str, str], dict[str, Any]]:
+        found = store.placements.find({"run_id": run_id}, {"_id": 0})
+        return {(doc["url"], doc["target"]): doc for doc in found}
+
+    kept_by_the_crawl = verdicts()
+    # No aliases given: they are read from the run's pages, as the last shard of a run does.
+    compute_placements(store, run_id, campaign_from_dict(run["campaign_spec"]))
+    assert verdicts() == kept_by_the_crawl
 
 
 def test_indexability_signals(crawl: tuple[Store, str], web: TestWeb) -> None:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pymongo
+from itemadapter import ItemAdapter
 from pymongo.errors import PyMongoError
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
@@ -26,6 +27,7 @@ from scrapy.utils.asyncio import AsyncioLoopingCall, create_looping_call
 from scrapy.utils.reactor import is_reactor_installed
 
 from tiercrawl.exceptions import StoreError
+from tiercrawl.jobs.placements import page_aliases
 from tiercrawl.jobs.retention import apply_retention
 from tiercrawl.jobs.runs import close_run, fail_run, lose_shard, start_shard
 from tiercrawl.spiders.tiers import TiersSpider
@@ -68,12 +70,17 @@ class RunRecorder:
         self.heartbeat: AsyncioLoopingCall | LoopingCall | None = None
         self._beating = False  # a beat's write is under way
         self.forced_stop_trigger: Any = None
+        # The targets' `page_aliases`, kept as their pages pass: the placements at close
+        # then need not read every page of the run for them.
+        self._targets: frozenset[str] = frozenset()
+        self.target_aliases: dict[str, list[str]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunRecorder:
         recorder = cls(crawler)
         crawler.signals.connect(recorder.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(recorder.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(recorder.item_scraped, signal=signals.item_scraped)
         return recorder
 
     def spider_opened(self, spider: Spider) -> None:
@@ -91,6 +98,7 @@ class RunRecorder:
                 "run %s shard %d started", spider.run_id, spider.shard, extra={"spider": spider}
             )
             return
+        self._targets = frozenset(entry.target for entry in spider.campaign.entries())
         now = datetime.now(UTC)
         store.runs.update_one(
             {"_id": spider.run_id},
@@ -117,6 +125,11 @@ class RunRecorder:
             self.heartbeat = create_looping_call(self._beat, spider.run_id)
             self.heartbeat.start(self.interval, now=False)
         logger.info("run %s started", spider.run_id, extra={"spider": spider})
+
+    def item_scraped(self, item: Any) -> None:
+        page = ItemAdapter(item)
+        if page.get("url") in self._targets:
+            self.target_aliases[page["url"]] = page_aliases(page)
 
     def _beat(self, run_id: str) -> None:
         # In a thread: during a store outage, pymongo waits up to 10 s for a server,
@@ -180,6 +193,7 @@ class RunRecorder:
             shard=spider.shard,
             reason=reason,
             stats=_storable_stats(stats.get_stats()),
+            target_aliases=None if spider.shard is not None else self.target_aliases,
         )
         logger.info("run %s %s", spider.run_id, status, extra={"spider": spider})
         keep = self.crawler.settings.getint("TIERCRAWL_KEEP_RUNS", 0)

@@ -7,11 +7,13 @@ import pytest
 from tiercrawl.core.campaign import Entry
 from tiercrawl.core.matching import (
     STATUSES,
+    VERDICT_PAGE_FIELDS,
     evaluate_placement,
     looks_like_challenge,
     moved_home,
     moved_to,
 )
+from tiercrawl.core.render import RENDER_FAILED
 
 TARGET = "https://www.acme.example/drills/"
 ENTRY = Entry(1, "https://blog.example.org/best-drills", TARGET, "Cordless Drills")
@@ -473,3 +475,46 @@ def test_a_placement_carries_the_deal_the_campaign_records() -> None:
     deal = Entry(1, ENTRY.url, TARGET, None, "Outreach Co", "2027-06-30")
     result = evaluate_placement(deal, _page(), [_link()])
     assert (result["vendor"], result["guaranteed_until"]) == ("Outreach Co", "2027-06-30")
+
+
+class _ReadFields(dict[str, Any]):
+    """A page that notes which of its fields are read."""
+
+    def __init__(self, page: dict[str, Any]) -> None:
+        super().__init__(page)
+        self.read: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+
+@pytest.mark.parametrize(
+    ("changes", "links"),
+    [
+        ({}, [_link()]),
+        ({}, []),
+        ({"final_url": "https://blog.example.org/"}, []),
+        ({"status": 404}, []),
+        ({"error": "dns", "status": None}, []),
+        ({"status": 503}, []),
+        ({"challenge": True}, []),
+        ({"truncated": True}, []),
+        ({"render_reason": f"scripts{RENDER_FAILED}timeout", "rendered": False}, []),
+        ({"indexable": False, "indexability": ["noindex"]}, [_link()]),
+        ({"page_nofollow": True}, [_link()]),
+        ({}, [_link(nofollow=True)]),
+    ],
+)
+def test_a_verdict_reads_only_the_page_fields_jobs_fetch(
+    changes: dict[str, Any], links: list[dict[str, Any]]
+) -> None:
+    # tiercrawl.jobs.placements reads only VERDICT_PAGE_FIELDS of each page.
+    page = _ReadFields(_page(**changes))
+    evaluate_placement(ENTRY, page, links)
+    assert page.read
+    assert page.read <= VERDICT_PAGE_FIELDS, page.read - VERDICT_PAGE_FIELDS

@@ -45,6 +45,7 @@ __all__ = [
     "FOUND_STATUSES",
     "INCONCLUSIVE",
     "STATUSES",
+    "VERDICT_PAGE_FIELDS",
     "evaluate_placement",
     "links_to_domains",
     "looks_like_challenge",
@@ -60,6 +61,22 @@ STATUSES = ("page_error", "inconclusive", "missing", "not_indexable", "nofollow"
 FOUND_STATUSES = frozenset({"live", "nofollow", "not_indexable"})
 ABSENT_STATUSES = frozenset({"missing", "page_error"})
 INCONCLUSIVE = "inconclusive"
+
+# The ``pages`` fields `evaluate_placement` reads: a job reads only these of each page.
+VERDICT_PAGE_FIELDS = frozenset(
+    {
+        "status",
+        "error",
+        "challenge",
+        "truncated",
+        "render_reason",
+        "rendered",
+        "indexable",
+        "indexability",
+        "page_nofollow",
+        "final_url",
+    }
+)
 
 _UNREAD = frozenset({"page_error", "inconclusive"})
 _GONE_STATUSES = frozenset({404, 410})

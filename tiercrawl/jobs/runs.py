@@ -119,15 +119,18 @@ def close_run(
     shard: int | None,
     reason: str,
     stats: dict[str, Any],
+    target_aliases: Mapping[str, list[str]] | None = None,
 ) -> str:
     """Record that a crawl (or one shard of it) closed with ``reason``; return the run's status.
 
     The run is finalised (placements computed, status and ``finished_at`` set)
     when a single-process crawl closes, or when its last shard does.
+    ``target_aliases``: see `compute_placements`; a shard's are never all of the run's.
     """
     status = "finished" if reason == "finished" else "failed"
     if shard is None:
-        return _finalise(store, run_id, campaign, status, {"close_reason": reason, "stats": stats})
+        fields = {"close_reason": reason, "stats": stats}
+        return _finalise(store, run_id, campaign, status, fields, target_aliases)
     return _close_shard(store, run_id, shard, status, reason, stats)
 
 
@@ -168,11 +171,17 @@ def _close_shard(
 
 
 def _finalise(
-    store: Store, run_id: str, campaign: Campaign, status: str, fields: Mapping[str, Any]
+    store: Store,
+    run_id: str,
+    campaign: Campaign,
+    status: str,
+    fields: Mapping[str, Any],
+    target_aliases: Mapping[str, list[str]] | None = None,
 ) -> str:
     stats = dict(fields.get("stats") or {})
     try:
-        stats["tiercrawl/placements"] = compute_placements(store, run_id, campaign)
+        placements = compute_placements(store, run_id, campaign, target_aliases)
+        stats["tiercrawl/placements"] = placements
     except Exception:
         logger.exception("placements of run %s failed", run_id)
         status = "failed"
