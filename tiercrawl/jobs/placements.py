@@ -19,6 +19,7 @@ finished, and removed with the run by retention.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from tiercrawl.core.batching import batches
@@ -46,6 +47,7 @@ DIGESTS = "placement_digests"
 DIGEST_SIZE = 1000
 _DIGESTS_PER_WRITE = 20
 _CHUNK = 200
+_KEY = ("run_id", "tier", "url", "target")
 
 # (tier, url, target, status, digest): sorts in the placements index order.
 DigestRow = tuple[int, str, str, str, str]
@@ -101,6 +103,33 @@ def compute_placements(
     }
     written = 0
     rows: list[DigestRow] = []
+    # One chunk is written while the next is read and judged: the store and this
+    # process work at the same time, and no more than two chunks are held.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="placements") as writer:
+        writing: Future[None] | None = None
+        for docs in _placement_chunks(
+            store, run_id, campaign, entries_by_page, aliases, off_domain
+        ):
+            if writing is not None:
+                writing.result()
+            writing = writer.submit(store.upsert_many, "placements", docs, _KEY)
+            rows.extend(digest_row(doc) for doc in docs)
+            written += len(docs)
+        if writing is not None:
+            writing.result()
+    write_digests(store, run_id, campaign.name, rows)
+    return written
+
+
+def _placement_chunks(
+    store: Store,
+    run_id: str,
+    campaign: Campaign,
+    entries_by_page: Mapping[str, list[Entry]],
+    aliases: Mapping[str, list[str]],
+    off_domain: set[str],
+) -> Iterator[list[dict[str, Any]]]:
+    """The placements of the run's pages, `_CHUNK` pages at a time."""
     for chunk in batches(_entry_pages(store, run_id, entries_by_page), _CHUNK):
         links_by_page = {url: (page or {}).get("target_links") or [] for url, page in chunk}
         reread = {
@@ -109,7 +138,7 @@ def compute_placements(
             if page is not None and (url in off_domain or page.get("target_links", []) is None)
         }
         links_by_page.update(store.page_links(run_id, reread, {"_id": 0}))
-        docs = [
+        yield [
             {
                 "run_id": run_id,
                 "campaign": campaign.name,
@@ -123,11 +152,6 @@ def compute_placements(
             for url, page in chunk
             for entry in entries_by_page[url]
         ]
-        store.upsert_many("placements", docs, key=("run_id", "tier", "url", "target"))
-        rows.extend(digest_row(doc) for doc in docs)
-        written += len(docs)
-    write_digests(store, run_id, campaign.name, rows)
-    return written
 
 
 def _entry_pages(
