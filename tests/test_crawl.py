@@ -22,7 +22,8 @@ from tests.conftest import (
     scrapy_crawl,
     setting_args,
 )
-from tests.web import TestWeb
+from tests.forward_proxy import ForwardProxy
+from tests.web import TestWeb, closed_port
 from tiercrawl.core.campaign import campaign_from_dict, load_campaign
 from tiercrawl.core.compiled import COPIES
 from tiercrawl.core.shards import plan_shards
@@ -71,11 +72,15 @@ def crawled_page(campaign: Path, mongo_uri: str, url: str) -> dict[str, Any]:
 
 
 def crawled_blog(
-    web: TestWeb, mongo_uri: str, campaign: Path, *paths: str
+    web: TestWeb,
+    mongo_uri: str,
+    campaign: Path,
+    *paths: str,
+    settings: dict[str, str] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """Crawl the blog's ``paths`` (a `blog_campaign` written to ``campaign``) into a fresh
     store; its ``pages`` and ``placements`` documents, by URL."""
-    result = scrapy_crawl(blog_campaign(web, campaign, *paths), mongo_uri)
+    result = scrapy_crawl(blog_campaign(web, campaign, *paths), mongo_uri, settings=settings)
     assert result.returncode == 0, result.stderr[-4000:]
     store = open_store(mongo_uri)
     pages = {doc["url"]: doc for doc in store.pages.find()}
@@ -800,3 +805,43 @@ def test_a_url_longer_than_browsers_take_is_still_fetched_and_stored(
     url = web.blog.url(long_path)
     assert (pages[url]["status"], pages[url]["error"]) == (200, None)
     assert placements[url]["found"] is True
+
+
+def test_every_request_goes_through_the_proxy_with_its_credentials(
+    web: TestWeb, mongo_uri: str, tmp_path: Path
+) -> None:
+    with ForwardProxy("127.0.0.12", "tier", "s3cret:@") as proxy:
+        # The password is written as a URL takes it: percent-encoded.
+        setting = {"TIERCRAWL_PROXY": proxy.url("tier:s3cret%3A%40@")}
+        campaign = blog_campaign(web, tmp_path / "proxied.yaml", "/best-drills", "/missing-post")
+        result = scrapy_crawl(campaign, mongo_uri, settings=setting)
+    assert result.returncode == 0, result.stderr[-4000:]
+    store = open_store(mongo_uri)
+    placements = {doc["url"]: doc["status"] for doc in store.placements.find()}
+    store.close()
+    assert placements == {
+        web.blog.url("/best-drills"): "live",
+        web.blog.url("/missing-post"): "missing",
+    }
+    assert sorted(url for url, _ in proxy.requests) == sorted(
+        [
+            web.blog.url("/robots.txt"),
+            web.blog.url("/best-drills"),
+            web.blog.url("/missing-post"),
+            web.money.url("/robots.txt"),
+            web.money.url("/drills/"),
+        ]
+    )
+    assert {sent for _, sent in proxy.requests} == {proxy.authorization}
+
+
+def test_a_proxy_that_refuses_connections_leaves_every_page_stored_with_its_error(
+    web: TestWeb, mongo_uri: str, tmp_path: Path
+) -> None:
+    setting = {"TIERCRAWL_PROXY": f"http://127.0.0.12:{closed_port()}"}
+    pages, placements = crawled_blog(
+        web, mongo_uri, tmp_path / "no-proxy.yaml", "/best-drills", settings=setting
+    )
+    page = pages[web.blog.url("/best-drills")]
+    assert (page["error"], page["status"]) == ("connection", None)
+    assert placements[web.blog.url("/best-drills")]["status"] == "inconclusive"

@@ -16,6 +16,7 @@ from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
 
 from tests.conftest import chromium_path, scrapy_crawl
+from tests.forward_proxy import ForwardProxy
 from tests.jssite import PAGES, JsWeb, require_browser
 from tiercrawl import settings as project_settings
 from tiercrawl.demo.webserver import Site
@@ -222,8 +223,11 @@ def test_a_render_that_navigates_away_keeps_the_raw_page(auto: Crawl) -> None:
     )
 
 
-def _crawl_one(jsweb: JsWeb, name: str, mongo_uri: str, tmp_path: Path) -> dict[str, Any]:
-    """The ``pages`` document of a crawl (render auto) of the one page ``name``."""
+def _crawl_one(
+    jsweb: JsWeb, name: str, mongo_uri: str, tmp_path: Path, **settings: str
+) -> dict[str, Any]:
+    """The ``pages`` document of a crawl (render auto, ``settings`` added) of the one page
+    ``name``."""
     require_browser()
     campaign = tmp_path / "one.yaml"
     campaign.write_text(
@@ -231,7 +235,9 @@ def _crawl_one(jsweb: JsWeb, name: str, mongo_uri: str, tmp_path: Path) -> dict[
         f"  - url: {jsweb.url(name)}\n    target: {jsweb.target}\n",
         encoding="utf-8",
     )
-    result = scrapy_crawl(campaign, mongo_uri, "-a", "render=auto", settings=RENDER_SETTINGS)
+    result = scrapy_crawl(
+        campaign, mongo_uri, "-a", "render=auto", settings={**RENDER_SETTINGS, **settings}
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     store = open_store(mongo_uri)
     page = store.pages.find_one({"url": jsweb.url(name)})
@@ -250,6 +256,21 @@ def test_a_rendered_page_keeps_googlebots_verdict_where_its_redirect_led(
     assert (page["rendered"], page["final_url"]) == (True, jsweb.url("closed/create"))
     assert page["googlebot_allowed"] is False
     assert page["placement"]["status"] == "not_indexable"
+
+
+@pytest.mark.requires_browser
+def test_a_rendered_page_goes_through_the_proxy_too(
+    jsweb: JsWeb, mongo_uri: str, tmp_path: Path
+) -> None:
+    with ForwardProxy("127.0.0.14", "tier", "s3cret") as proxy:
+        page = _crawl_one(
+            jsweb, "create", mongo_uri, tmp_path, TIERCRAWL_PROXY=proxy.url("tier:s3cret@")
+        )
+    assert (page["rendered"], page["placement"]["found"]) == (True, True)
+    sent = [authorization for url, authorization in proxy.requests if url == jsweb.url("create")]
+    # Fetched raw by Scrapy, then by the browser, each time with the proxy's credentials
+    # (the browser sends them once the proxy asks: a 407 first).
+    assert sent.count(proxy.authorization) == 2, proxy.requests
 
 
 @pytest.mark.requires_browser

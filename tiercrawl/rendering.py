@@ -43,6 +43,7 @@ from tiercrawl.core.render import (
 )
 from tiercrawl.core.urls import match_key
 from tiercrawl.exceptions import UsageError
+from tiercrawl.proxy import browser_proxy
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -329,6 +330,8 @@ class RenderingAddon:
         launch: dict[str, Any] = {"headless": True, "args": list(config.browser_args)}
         if config.browser_path:
             launch["executable_path"] = config.browser_path
+        if proxy := browser_proxy(settings.get("TIERCRAWL_PROXY") or ""):
+            launch["proxy"] = proxy
         values: dict[str, Any] = {
             "PLAYWRIGHT_BROWSER_TYPE": "chromium",
             "PLAYWRIGHT_LAUNCH_OPTIONS": launch,

@@ -52,6 +52,10 @@ CONCURRENT_ITEMS = 1
 SCRAPER_SLOT_MAX_ACTIVE_SIZE = 100_000
 LOG_LEVEL = "INFO"
 
+# Every request through this proxy, credentials in its URL (http://user:password@host:port);
+# empty: the environment's http_proxy / https_proxy, if any (tiercrawl.proxy).
+TIERCRAWL_PROXY = os.environ.get("TIERCRAWL_PROXY", "")
+
 # --- Components ---------------------------------------------------------------------
 # The spider follows no links, so Scrapy's middlewares for followed links have no work but to
 # pass each item along, and one of them would drop a campaign URL longer than 2,083
@@ -93,6 +97,9 @@ DOWNLOADER_MIDDLEWARES = {
     "tiercrawl.redirect.MetaRefreshMiddleware": 580,
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
     "tiercrawl.redirect.RedirectMiddleware": 600,
+    # Scrapy's, with one proxy for the whole crawl when TIERCRAWL_PROXY is set.
+    "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": None,
+    "tiercrawl.proxy.ProxyMiddleware": 750,
     # Scrapy's, failing a compressed body that stops short instead of reading it as whole.
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
     "tiercrawl.compression.HttpCompressionMiddleware": 590,

@@ -13,6 +13,9 @@ def test_the_projects_own_settings_pass() -> None:
     assert setting_problems(values) == []
 
 
+_PROXY_EXPECTED = "expected a proxy URL such as http://user:password@host:port"
+
+
 @pytest.mark.parametrize(
     ("name", "value", "problem"),
     [
@@ -25,6 +28,14 @@ def test_the_projects_own_settings_pass() -> None:
         ("TIERCRAWL_RETRY_BACKOFF", "nan", "expected a number, 0 or more"),
         ("TIERCRAWL_CONTEXT_CHARS", "-5", "expected a whole number, 0 or more"),
         ("TIERCRAWL_GC_FREEZE", "maybe", "expected True or False"),
+        ("TIERCRAWL_PROXY", "http://proxy.test:99999", _PROXY_EXPECTED),
+        ("TIERCRAWL_PROXY", "http://", _PROXY_EXPECTED),
+        ("TIERCRAWL_PROXY", "http://proxy.test:3128/path", _PROXY_EXPECTED),
+        (
+            "TIERCRAWL_PROXY",
+            "socks5://proxy.test:1080",
+            f"{_PROXY_EXPECTED} (http or https; Scrapy speaks to no other proxies)",
+        ),
     ],
 )
 def test_a_bad_value_is_named(name: str, value: Any, problem: str) -> None:
@@ -40,7 +51,18 @@ def test_a_bad_value_is_named(name: str, value: Any, problem: str) -> None:
         ("TIERCRAWL_GC_FREEZE", "False"),
         ("TIERCRAWL_GC_FREEZE", True),
         ("DOWNLOAD_MAXSIZE", None),  # not set
+        ("TIERCRAWL_PROXY", ""),  # none
+        ("TIERCRAWL_PROXY", "http://proxy.test:3128"),
+        ("TIERCRAWL_PROXY", "https://user:p%40ss@proxy.test/"),
+        ("TIERCRAWL_PROXY", "http://[::1]:8080"),
     ],
 )
 def test_good_values_pass(name: str, value: Any) -> None:
     assert setting_problems({name: value}) == []
+
+
+def test_a_bad_proxy_is_named_without_its_password() -> None:
+    problems = setting_problems({"TIERCRAWL_PROXY": "http://tier:s3cret@proxy.test:port"})
+    assert problems == [
+        f"setting TIERCRAWL_PROXY=http://tier:***@proxy.test:port: {_PROXY_EXPECTED}"
+    ]

@@ -1,4 +1,4 @@
-"""The numeric settings a crawl reads, and the values each may take.
+"""The numeric (and other checked) settings a crawl reads, and the values each may take.
 
 Scrapy reads a setting with ``getint``/``getfloat`` when a component needs
 it: ``abc`` fails with Python's bare "invalid literal for int()", and a
@@ -6,6 +6,8 @@ negative value passes. A negative ``TIERCRAWL_HEARTBEAT_INTERVAL`` made
 every live run look abandoned; a negative ``DOWNLOAD_TIMEOUT`` failed every
 fetch, robots.txt first, so every page was stored as forbidden. The crawl
 checks them all before it starts (`setting_problems`) and names each bad one.
+A proxy URL Scrapy cannot use would fail every fetch in the same way, each
+page stored as a ``connection`` error.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 __all__ = ["CHECKED_SETTINGS", "setting_problems"]
 
@@ -47,7 +50,11 @@ _ABOVE = frozenset({"DOWNLOAD_TIMEOUT", "TIERCRAWL_RENDER_TIMEOUT"})
 _BOOLEANS = frozenset({"TIERCRAWL_GC_FREEZE"})
 _BOOLEAN_TEXTS = frozenset({"0", "1", "true", "false"})
 
-CHECKED_SETTINGS = frozenset(_NUMBERS) | _BOOLEANS
+# Proxy URLs: Scrapy speaks to HTTP(S) proxies only.
+_PROXIES = frozenset({"TIERCRAWL_PROXY"})
+_PROXY_SCHEMES = frozenset({"http", "https"})
+
+CHECKED_SETTINGS = frozenset(_NUMBERS) | _BOOLEANS | _PROXIES
 
 
 def _number(value: Any, kind: type[int | float]) -> float | None:
@@ -65,6 +72,10 @@ def setting_problems(values: Mapping[str, Any]) -> list[str]:
     problems = []
     for name, value in values.items():
         if value is None:
+            continue
+        if name in _PROXIES:
+            if problem := _proxy_problem(str(value).strip()):
+                problems.append(f"setting {name}={_without_password(str(value))}: {problem}")
             continue
         if name in _BOOLEANS:
             if (
@@ -85,3 +96,28 @@ def setting_problems(values: Mapping[str, Any]) -> list[str]:
         if not fits:
             problems.append(f"setting {name}={value}: expected {what}, {bound}")
     return problems
+
+
+def _proxy_problem(url: str) -> str | None:
+    if not url:
+        return None  # no proxy
+    expected = "expected a proxy URL such as http://user:password@host:port"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is no number or out of range
+    except ValueError:
+        return expected
+    if parts.scheme not in _PROXY_SCHEMES:
+        return f"{expected} (http or https; Scrapy speaks to no other proxies)"
+    if not parts.hostname or parts.path not in ("", "/") or parts.query or parts.fragment:
+        return expected
+    return None
+
+
+def _without_password(url: str) -> str:
+    """``url`` as a message may show it: a password in it is masked."""
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        password = None
+    return url.replace(f":{password}@", ":***@", 1) if password else url
