@@ -303,7 +303,7 @@ def test_rows_carry_their_history_up_to_the_reported_run(store: Store) -> None:
     newer.page(moved_on, 1, "A page about power drills.")
     newer.placement(1, moved_on, MONEY, "missing", None)
     twin = "https://twin.example.net/drills"
-    deal = {"vendor": "Outreach Co", "guaranteed_until": "2026-06-30"}
+    deal = {"vendor": "Outreach Co", "guaranteed_until": "2026-06-30", "price": 49.9}
     store.placements.update_one(
         {"run_id": "run-2", "url": twin}, {"$set": {"status": "missing", "link": None, **deal}}
     )
@@ -332,11 +332,19 @@ def test_rows_carry_their_history_up_to_the_reported_run(store: Store) -> None:
     assert f">{twin}</a>" in lost_section
     assert "<td>2026-01-12 00:00</td><td>2026-01-11 00:00</td>" in lost_section
     assert (
-        "<td>Outreach Co</td><td>lost under the guarantee (until 2026-06-30): claim it</td>"
-        in (lost_section)
+        "<td>Outreach Co</td><td>49.90</td>"
+        "<td>lost under the guarantee (until 2026-06-30): claim it</td>" in (lost_section)
     )
     assert "; 1 lost under the guarantee" in lost_section
-    assert (lost["vendor"], lost["guaranteed_until"]) == ("Outreach Co", "2026-06-30")
+    assert (
+        "Their recorded prices: 49.90 in all (1 priced), 49.90 of it lost under a guarantee."
+        in lost_section
+    )
+    assert (lost["vendor"], lost["guaranteed_until"], lost["price"]) == (
+        "Outreach Co",
+        "2026-06-30",
+        49.9,
+    )
     # Fewer runs, or none: the history reads only those.
     one_run = {row["url"]: row for row in load_report(store, "acme", history_runs=1).table}
     assert (one_run[twin]["timeline"], one_run[twin]["lost"]) == ("M", False)

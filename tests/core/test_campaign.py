@@ -381,7 +381,7 @@ def test_all_problems_reported_together_in_line_order() -> None:
     assert _problems(source) == [
         f"{source}:1: name: 'Broken Campaign' is not a valid name: use a-z 0-9 . _ -, at most 64",
         f"{source}:4: tier1[0].url: 'ftp://files.example.org/x' is not an http(s) URL",
-        f"{source}:6: tier1[0].anchr: unknown key (did you mean 'anchor'?); expected one of url, target, anchor, vendor, guaranteed_until",
+        f"{source}:6: tier1[0].anchr: unknown key (did you mean 'anchor'?); expected one of url, target, anchor, vendor, guaranteed_until, price",
         f"{source}:8: tier1[1].target: 'https://elsewhere.example/' is not on the money site's domain acme.example",
         f"{source}:11: tier2[0].target: 'https://blog.example.org/not-tier1' is not a tier-1 url",
     ]
@@ -419,11 +419,11 @@ ROW1 = "1,https://blog.example.org/a,https://acme.example/,\n"
         ),
         (
             "tier,url,link\n" + ROW1,
-            "c.csv:1: the header must be tier,url,target,anchor (vendor and guaranteed_until may follow), not tier,url,link",
+            "c.csv:1: the header must be tier,url,target,anchor (vendor, guaranteed_until and price may follow), not tier,url,link",
         ),
         (
             ROW1,
-            "c.csv:1: the header must be tier,url,target,anchor (vendor and guaranteed_until may follow)",
+            "c.csv:1: the header must be tier,url,target,anchor (vendor, guaranteed_until and price may follow)",
         ),
         (
             HEADER + '1,"https://blog.example.org/a" x,https://acme.example/,\n',
@@ -435,7 +435,7 @@ ROW1 = "1,https://blog.example.org/a,https://acme.example/,\n"
         ),
         (
             "",
-            "c.csv: empty file: expected a header row tier,url,target,anchor (vendor and guaranteed_until may follow)",
+            "c.csv: empty file: expected a header row tier,url,target,anchor (vendor, guaranteed_until and price may follow)",
         ),
         (HEADER, "c.csv: tier1: no entries"),
         (
@@ -601,7 +601,7 @@ def test_from_dict_not_a_mapping() -> None:
     ]
 
 
-# --- the deal: vendor and guarantee ----------------------------------------------------
+# --- the deal: vendor, guarantee and price ----------------------------------------------------
 
 
 def test_an_entry_records_its_vendor_and_guarantee_in_yaml_and_csv(tmp_path: Path) -> None:
@@ -627,6 +627,41 @@ def test_an_entry_records_its_vendor_and_guarantee_in_yaml_and_csv(tmp_path: Pat
     )
     # Stored and loaded back (Scrapyd nodes read stored campaigns) with the deal.
     assert campaign_from_dict(from_csv.to_dict()) == from_csv
+
+
+def test_an_entry_records_its_price_in_yaml_and_csv(tmp_path: Path) -> None:
+    yaml_path = _write(tmp_path, MINIMAL + "    price: 120\n")
+    csv_path = _write(
+        tmp_path,
+        "tier,url,target,price\n"
+        "1,https://blog.example.org/a,https://acme.example/,49.90\n"
+        "1,https://blog.example.org/b,https://acme.example/,\n",
+        "c.csv",
+    )
+    [priced] = load_campaign(yaml_path).tier1
+    assert priced.price == 120.0
+    from_csv = load_campaign(csv_path)
+    assert [entry.price for entry in from_csv.tier1] == [49.9, None]
+    assert campaign_from_dict(from_csv.to_dict()) == from_csv
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("$120", "'$120'"),
+        ("-5", "'-5'"),
+        ("'12,50'", "'12,50'"),
+        ("true", "'True'"),
+        (".nan", "'nan'"),
+    ],
+)
+def test_a_price_that_is_no_number_is_named_with_its_line(
+    tmp_path: Path, value: str, shown: str
+) -> None:
+    problem = _one_problem(tmp_path, MINIMAL + f"    price: {value}\n")
+    assert problem.endswith(
+        f"c.yaml:6: tier1[0].price: {shown} is not a price: write a number, such as 120 or 49.90"
+    )
 
 
 @pytest.mark.parametrize(

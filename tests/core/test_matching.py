@@ -75,6 +75,7 @@ def test_live_fields() -> None:
         "moved_to": None,
         "vendor": None,
         "guaranteed_until": None,
+        "price": None,
     }
     assert result["status"] in STATUSES
 
@@ -472,9 +473,13 @@ def test_a_link_not_found_on_a_page_read_in_part_is_no_verdict() -> None:
 
 
 def test_a_placement_carries_the_deal_the_campaign_records() -> None:
-    deal = Entry(1, ENTRY.url, TARGET, None, "Outreach Co", "2027-06-30")
+    deal = Entry(1, ENTRY.url, TARGET, None, "Outreach Co", "2027-06-30", 120.0)
     result = evaluate_placement(deal, _page(), [_link()])
-    assert (result["vendor"], result["guaranteed_until"]) == ("Outreach Co", "2027-06-30")
+    assert (result["vendor"], result["guaranteed_until"], result["price"]) == (
+        "Outreach Co",
+        "2027-06-30",
+        120.0,
+    )
 
 
 class _ReadFields(dict[str, Any]):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+import math
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import suppress
@@ -36,11 +37,13 @@ NAME_PATTERN = re.compile(r"[a-z0-9._-]{1,64}")
 _TOP_KEYS = ("name", "money_site", "brand", "keywords", "tier1", "tier2")
 _REQUIRED_TOP_KEYS = ("name", "money_site", "tier1")
 # An entry's keys: the placement, then what the deal promised (optional).
-_OPTIONAL_ENTRY_KEYS = ("anchor", "vendor", "guaranteed_until")
+_OPTIONAL_ENTRY_KEYS = ("anchor", "vendor", "guaranteed_until", "price")
 _ENTRY_KEYS = ("url", "target", *_OPTIONAL_ENTRY_KEYS)
 _CSV_COLUMNS = ("tier", "url", "target", *_OPTIONAL_ENTRY_KEYS)
-_CSV_HEADER = "tier,url,target,anchor (vendor and guaranteed_until may follow)"
+_CSV_HEADER = "tier,url,target,anchor (vendor, guaranteed_until and price may follow)"
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# A price as written in a CSV cell or a quoted YAML value: digits, maybe a decimal point.
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _CSV_REQUIRED_COLUMNS = ("tier", "url", "target")
 
 
@@ -48,8 +51,9 @@ _CSV_REQUIRED_COLUMNS = ("tier", "url", "target")
 class Entry:
     """One placement: page ``url`` (of ``tier``) should link to ``target``.
 
-    ``vendor`` (who placed the link) and ``guaranteed_until`` (an ISO date: how
-    long the vendor promised it stays live) are the user's records of the deal.
+    ``vendor`` (who placed the link), ``guaranteed_until`` (an ISO date: how
+    long the vendor promised it stays live) and ``price`` (what it cost, in the
+    user's currency) are the user's records of the deal.
     """
 
     tier: int
@@ -58,6 +62,7 @@ class Entry:
     anchor: str | None = None
     vendor: str | None = None
     guaranteed_until: str | None = None
+    price: float | None = None
 
 
 @dataclass(frozen=True)
@@ -101,8 +106,8 @@ class Campaign:
         }
 
 
-def _entry_dict(entry: Entry) -> dict[str, str]:
-    data = {"url": entry.url, "target": entry.target}
+def _entry_dict(entry: Entry) -> dict[str, str | float]:
+    data: dict[str, str | float] = {"url": entry.url, "target": entry.target}
     for key in _OPTIONAL_ENTRY_KEYS:
         if (value := getattr(entry, key)) is not None:
             data[key] = value
@@ -526,6 +531,24 @@ def _date(data: Mapping[str, Any], path: _Path, report: _Report) -> str | None:
     return None
 
 
+def _price(data: Mapping[str, Any], path: _Path, report: _Report) -> float | None:
+    """The price at ``data[path[-1]]``: a number, 0 or more (YAML's, or a CSV cell's text)."""
+    value = data.get(str(path[-1]))
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None  # optional: an empty cell is no price
+    price = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        price = float(value)
+    elif isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+        price = float(value.strip())
+    if price is None or not math.isfinite(price) or price < 0:
+        report.add(
+            path, f"{str(value).strip()!r} is not a price: write a number, such as 120 or 49.90"
+        )
+        return None
+    return price
+
+
 def _text_list(data: Mapping[str, Any], key: str, report: _Report) -> tuple[str, ...]:
     value = data.get(key)
     if value is None:
@@ -566,8 +589,9 @@ def _entries(data: Mapping[str, Any], tier: int, report: _Report) -> list[_Locat
         anchor = _text(item, (*path, "anchor"), report) or None
         vendor = _text(item, (*path, "vendor"), report) or None
         guaranteed_until = _date(item, (*path, "guaranteed_until"), report)
+        price = _price(item, (*path, "price"), report)
         if url is not None and target is not None:
-            entry = Entry(tier, url, target, anchor, vendor, guaranteed_until)
+            entry = Entry(tier, url, target, anchor, vendor, guaranteed_until, price)
             entries.append((path, entry))
     return entries
 

@@ -272,6 +272,7 @@ def evaluate_placement(
         # The user's records of the deal, carried for reports (`Entry`).
         "vendor": entry.vendor,
         "guaranteed_until": entry.guaranteed_until,
+        "price": entry.price,
     }
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "defused",
     "guarantee",
     "json_text",
+    "price_text",
     "render_html",
     "rows",
     "svg_bars",
@@ -77,6 +78,7 @@ COLUMNS = (
     "explanation",
     "vendor",
     "guaranteed_until",
+    "price",
     *HISTORY_COLUMNS,
 )
 STATUS_ORDER = ("live", "nofollow", "not_indexable", "missing", "inconclusive", "page_error")
@@ -114,6 +116,7 @@ def rows(scores: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             "explanation": doc.get("explanation"),
             "vendor": doc.get("vendor"),
             "guaranteed_until": doc.get("guaranteed_until"),
+            "price": doc.get("price"),
             **dict.fromkeys(HISTORY_COLUMNS),
         }
         out.append(row)
@@ -373,6 +376,25 @@ def guarantee(row: Mapping[str, Any]) -> str:
     return f"lost after the guarantee ended ({until})"
 
 
+def price_text(price: float | None) -> str:
+    """A price as the report shows it: whole, or with its cents."""
+    if price is None:
+        return ""
+    return f"{price:.0f}" if float(price).is_integer() else f"{price:.2f}"
+
+
+def _prices_lost(lost: Sequence[Mapping[str, Any]], claims: Sequence[Mapping[str, Any]]) -> str:
+    """What the lost links cost, where the campaign records their prices."""
+    priced = [row["price"] for row in lost if row["price"] is not None]
+    if not priced:
+        return ""
+    claimable = sum(row["price"] for row in claims if row["price"] is not None)
+    return (
+        f" Their recorded prices: {price_text(sum(priced))} in all ({len(priced)} priced), "
+        f"{price_text(claimable)} of it lost under a guarantee."
+    )
+
+
 def _lost(data: ReportData) -> Section | None:
     """The links an earlier run found that are gone now: what to ask a site, or a vendor, for."""
     lost = [row for row in data.table if row["lost"]]
@@ -383,17 +405,18 @@ def _lost(data: ReportData) -> Section | None:
         f"<td>{_url_cell(row['target'])}</td><td>{_e(row['status'])}</td>"
         f"<td>{_placement_cell(row, 'since')}</td><td>{_placement_cell(row, 'last_found')}</td>"
         f"<td>{_placement_cell(row, 'timeline')}</td><td>{_e(row['vendor'])}</td>"
+        f"<td>{_e(price_text(row['price']))}</td>"
         f"<td>{_e(guarantee(row))}</td><td>{_e(row['explanation'])}</td></tr>"
         for row in sorted(lost, key=lambda r: (r["since"] or "", r["url"] or ""), reverse=True)
     ]
-    claims = sum(1 for row in lost if under_guarantee(row))
+    claims = [row for row in lost if under_guarantee(row)]
     body = (
         f"<p>{len(lost)} placement(s) whose link an earlier run found and the newest run "
-        f"that read the page did not, most recent loss first; {claims} lost under the "
-        "guarantee the campaign records for it.</p>"
+        f"that read the page did not, most recent loss first; {len(claims)} lost under the "
+        f"guarantee the campaign records for it.{_prices_lost(lost, claims)}</p>"
         "<table><thead><tr><th>Tier</th><th>Page</th><th>Target</th><th>Status</th>"
         "<th>Lost since</th><th>Last found</th><th>History</th><th>Vendor</th>"
-        "<th>Guarantee</th><th>Why</th></tr></thead>"
+        "<th>Price</th><th>Guarantee</th><th>Why</th></tr></thead>"
         f"<tbody>{''.join(lines)}</tbody></table>"
     )
     return Section("lost", "Lost links", body)

@@ -247,6 +247,7 @@ def _doc(
         "rel": list(link.get("rel") or ()) if link else [],
         "vendor": placement.get("vendor"),
         "guaranteed_until": placement.get("guaranteed_until"),
+        "price": placement.get("price"),
         "scored_at": scored_at,
     }
     if support is not None:
