@@ -645,39 +645,28 @@ def test_an_entry_records_its_price_in_yaml_and_csv(tmp_path: Path) -> None:
     assert campaign_from_dict(from_csv.to_dict()) == from_csv
 
 
-@pytest.mark.parametrize(
-    ("value", "shown"),
-    [
-        ("$120", "'$120'"),
-        ("-5", "'-5'"),
-        ("'12,50'", "'12,50'"),
-        ("true", "'True'"),
-        (".nan", "'nan'"),
-    ],
-)
-def test_a_price_that_is_no_number_is_named_with_its_line(
-    tmp_path: Path, value: str, shown: str
-) -> None:
-    problem = _one_problem(tmp_path, MINIMAL + f"    price: {value}\n")
-    assert problem.endswith(
-        f"c.yaml:6: tier1[0].price: {shown} is not a price: write a number, such as 120 or 49.90"
-    )
+_NO_PRICE = "is not a price: write a number, such as 120 or 49.90"
+_NO_DATE = "is not a date: write it as YYYY-MM-DD"
 
 
 @pytest.mark.parametrize(
-    ("value", "shown"),
+    ("key", "value", "problem"),
     [
-        ("30.06.2027", "'30.06.2027'"),
-        ("'2027-02-30'", "'2027-02-30'"),
-        ("2027-06-30 10:00", "'2027-06-30 10:00'"),
-        ("2027-06-30 10:00:00", "'2027-06-30 10:00:00'"),  # a YAML timestamp
-        ("2027", "'2027'"),
+        ("price", "$120", f"'$120' {_NO_PRICE}"),
+        ("price", "-5", f"'-5' {_NO_PRICE}"),
+        ("price", "'12,50'", f"'12,50' {_NO_PRICE}"),
+        ("price", "true", f"'True' {_NO_PRICE}"),
+        ("price", ".nan", f"'nan' {_NO_PRICE}"),
+        ("guaranteed_until", "30.06.2027", f"'30.06.2027' {_NO_DATE}"),
+        ("guaranteed_until", "'2027-02-30'", f"'2027-02-30' {_NO_DATE}"),
+        ("guaranteed_until", "2027-06-30 10:00", f"'2027-06-30 10:00' {_NO_DATE}"),
+        # a YAML timestamp
+        ("guaranteed_until", "2027-06-30 10:00:00", f"'2027-06-30 10:00:00' {_NO_DATE}"),
+        ("guaranteed_until", "2027", f"'2027' {_NO_DATE}"),
     ],
 )
-def test_a_guarantee_that_is_no_date_is_named_with_its_line(
-    tmp_path: Path, value: str, shown: str
+def test_a_deal_value_of_the_wrong_kind_is_named_with_its_line(
+    tmp_path: Path, key: str, value: str, problem: str
 ) -> None:
-    problem = _one_problem(tmp_path, MINIMAL + f"    guaranteed_until: {value}\n")
-    assert problem.endswith(
-        f"c.yaml:6: tier1[0].guaranteed_until: {shown} is not a date: write it as YYYY-MM-DD"
-    )
+    found = _one_problem(tmp_path, MINIMAL + f"    {key}: {value}\n")
+    assert found.endswith(f"c.yaml:6: tier1[0].{key}: {problem}")
