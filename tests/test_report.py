@@ -261,12 +261,46 @@ def test_every_csv_text_cell_is_defused_and_a_lone_cr_stays_in_its_cell() -> Non
     assert row["score"] == "-1.5"  # a number, not text: left as it is
 
 
+def _section(name: str, data: ReportData) -> str | None:
+    """The body of the report's section made by ``name``, None when it has none."""
+    make = next(make for make in SECTIONS if make.__name__ == name)
+    section = make(data)
+    return None if section is None else section.body
+
+
 def _anchors_section(anchors: dict[str, Any], table: list[dict[str, Any]]) -> str:
     """The body of the report's anchor section, for the run's ``scoring.anchors``."""
-    make = next(make for make in SECTIONS if make.__name__ == "_anchors")
-    section = make(ReportData("acme", {"scoring": {"anchors": anchors}}, table))
-    assert section is not None
-    return section.body
+    body = _section("_anchors", ReportData("acme", {"scoring": {"anchors": anchors}}, table))
+    assert body is not None
+    return body
+
+
+def _deal_row(vendor: str | None, status: str, **deal: Any) -> dict[str, Any]:
+    return {"vendor": vendor, "status": status, "lost": False, "price": None, **deal}
+
+
+def test_vendors_are_summed_up_by_how_their_links_fare() -> None:
+    lost = {"lost": True, "since": "2026-06-01T00:00:00+00:00"}
+    table = [
+        _deal_row("Outreach Co", "live", price=100),
+        _deal_row("Outreach Co", "missing", price=49.9, guaranteed_until="2026-06-30", **lost),
+        _deal_row("Outreach Co", "page_error", guaranteed_until="2026-01-31", **lost),
+        _deal_row("acme <links>", "nofollow"),
+        _deal_row(None, "live", price=500),
+    ]
+    body = _section("_vendors", ReportData("acme", {}, table))
+    assert body is not None
+    outreach = (
+        '<tr><td>Outreach Co</td><td class="n">3</td><td class="n">1</td><td class="n">2</td>'
+        '<td class="n">1</td><td class="n">149.90</td><td class="n">49.90</td></tr>'
+    )
+    links = (
+        '<tr><td>acme &lt;links&gt;</td><td class="n">1</td><td class="n">1</td>'
+        '<td class="n">0</td><td class="n">0</td><td class="n"></td><td class="n"></td></tr>'
+    )
+    assert body.index(links) < body.index(outreach)  # by name, whatever its case
+    assert body.count("<tr><td>") == 2  # no row for placements without a vendor
+    assert _section("_vendors", ReportData("acme", {}, [_deal_row(None, "live")])) is None
 
 
 def test_the_overuse_warning_gives_the_count() -> None:

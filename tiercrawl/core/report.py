@@ -26,6 +26,7 @@ from typing import Any
 
 from tiercrawl.core.anchors import ANCHOR_CLASSES
 from tiercrawl.core.history import MARKS, CampaignHistory
+from tiercrawl.core.matching import FOUND_STATUSES
 from tiercrawl.core.urls import is_http_url, match_key
 
 __all__ = [
@@ -422,6 +423,39 @@ def _lost(data: ReportData) -> Section | None:
     return Section("lost", "Lost links", body)
 
 
+def _vendors(data: ReportData) -> Section | None:
+    """How each vendor's links fare: which sellers' links stay, and what was paid for those lost."""
+    by_vendor: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in data.table:
+        if row["vendor"]:
+            by_vendor[row["vendor"]].append(row)
+    if not by_vendor:
+        return None
+    lines = []
+    for vendor, placed in sorted(by_vendor.items(), key=lambda item: item[0].casefold()):
+        found = sum(1 for row in placed if row["status"] in FOUND_STATUSES)
+        lost = [row for row in placed if row["lost"]]
+        claims = sum(1 for row in lost if under_guarantee(row))
+        paid = [row["price"] for row in placed if row["price"] is not None]
+        paid_lost = [row["price"] for row in lost if row["price"] is not None]
+        lines.append(
+            f'<tr><td>{_e(vendor)}</td><td class="n">{len(placed)}</td>'
+            f'<td class="n">{found}</td><td class="n">{len(lost)}</td><td class="n">{claims}</td>'
+            f'<td class="n">{_e(price_text(sum(paid)) if paid else "")}</td>'
+            f'<td class="n">{_e(price_text(sum(paid_lost)) if paid_lost else "")}</td></tr>'
+        )
+    body = (
+        "<p>The placements whose entry names a vendor, by vendor: how many links were found "
+        "(live, nofollow or on a page not indexable), how many were lost (found by an earlier "
+        "run, gone now) and how many of those under their guarantee, with the prices the "
+        "campaign records.</p>"
+        "<table><thead><tr><th>Vendor</th><th>Placements</th><th>Links found</th>"
+        "<th>Lost</th><th>Lost under guarantee</th><th>Price, all</th><th>Price, lost</th>"
+        f"</tr></thead><tbody>{''.join(lines)}</tbody></table>"
+    )
+    return Section("vendors", "Vendors", body)
+
+
 def _pct(value: float | None) -> float | None:
     return None if value is None else round(100 * value, 1)
 
@@ -496,6 +530,7 @@ def _placements(data: ReportData) -> Section:
 SECTIONS: list[Callable[[ReportData], Section | None]] = [
     _summary,
     _lost,
+    _vendors,
     _anchors,
     _histogram,
     _tier1,
