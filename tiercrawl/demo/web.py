@@ -53,8 +53,13 @@ tier1:
   - url: $bloga/best-cordless-drills
     target: $money/drills/
     anchor: cordless drills
+    vendor: Guest Post Guild                # optional: the deal, for the report
+    guaranteed_until: 2027-06-30
+    price: 150
   - url: $bloga/circular-saw-guide
     target: $money/saws/
+    vendor: Guest Post Guild
+    price: 120
   - url: $bloga/ladder-safety
     target: $money/ladders/
   - url: $bloga/drill-driver-review
@@ -64,12 +69,17 @@ tier1:
   - url: $blogb/kitchen-renovation
     target: $money/
     anchor: Acme Tools
+    vendor: Niche Edits Ltd
+    price: 90
   - url: $blogb/garden-shed
     target: $money/saws/
   - url: $blogb/winter-tips
     target: $money/ladders/
   - url: $blogb/tool-shed-makeover
     target: $money/saws/
+    vendor: Niche Edits Ltd
+    guaranteed_until: 2027-12-31
+    price: 80
   - url: $directory/tools
     target: $money/drills/
 tier2:
