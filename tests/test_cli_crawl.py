@@ -111,6 +111,11 @@ def _dead_site_campaign(path: Path) -> Path:
             "TIERCRAWL_HEARTBEAT_INTERVAL=-1",
             "setting TIERCRAWL_HEARTBEAT_INTERVAL=-1: expected a number, 0 or more",
         ),
+        # The password stays out of the message.
+        (
+            "TIERCRAWL_PROXY=socks5://tier:s3cret@127.0.0.12:1080",
+            "setting TIERCRAWL_PROXY=socks5://tier:***@127.0.0.12:1080: expected a proxy URL",
+        ),
     ],
 )
 def test_a_setting_that_stops_the_start_is_refused_cleanly(
