@@ -187,6 +187,26 @@ def test_a_node_password_is_not_shown_when_its_url_is_bad(
     assert "--node http://***@127.0.0.1:0/: not a valid http(s) URL: the port '0'" in err
 
 
+def test_schedule_refuses_bad_setting_values_before_any_node_or_store(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # No node listens at that address, nor a store at UNUSED_STORE: nothing is reached.
+    settings = ["-s", "RETRY_TIMES=-1", "-s", "TIERCRAWL_PROXY=socks5://ops:s3cret@h:1", "-s", "x"]
+    node = "http://127.0.0.1:6800/"
+    assert (
+        main(["schedule", CAMPAIGN, "--node", node, *settings, "--mongo-uri", UNUSED_STORE]) == 2
+    )
+    assert capsys.readouterr().err.splitlines() == [
+        "tiercrawl schedule: -s x: expected NAME=VALUE",
+        "tiercrawl schedule: setting RETRY_TIMES=-1: expected a whole number, 0 or more",
+        (
+            "tiercrawl schedule: setting TIERCRAWL_PROXY=socks5://ops:***@h:1: expected a proxy "
+            "URL such as http://user:password@host:port (http or https; Scrapy speaks to no "
+            "other proxies)"
+        ),
+    ]
+
+
 @pytest.mark.parametrize("home", ["a-file", "a-file/below", "/proc/no-such-dir"])
 def test_an_unusable_tiercrawl_home_is_named(
     home: str,

@@ -10,6 +10,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import TypeVar
 
+from tiercrawl.core.setting_values import CHECKED_SETTINGS, setting_problems
 from tiercrawl.core.text import terminal_safe
 from tiercrawl.exceptions import TiercrawlError, UsageError
 from tiercrawl.paths import describe_os_error
@@ -39,10 +40,13 @@ def add_settings_option(parser: argparse.ArgumentParser, help_text: str) -> None
 
 
 def check_settings(pairs: list[str]) -> None:
-    """Refuse the ``-s`` options that are not ``NAME=VALUE``, all of them at once."""
-    bad = [pair for pair in pairs if "=" not in pair]
-    if bad:
-        raise UsageError("bad -s option", [f"-s {pair}: expected NAME=VALUE" for pair in bad])
+    """Refuse the ``-s`` options that are not ``NAME=VALUE``, or whose value a crawl cannot
+    run with (`setting_problems`), all of them at once: ``schedule`` queues no job then."""
+    problems = [f"-s {pair}: expected NAME=VALUE" for pair in pairs if "=" not in pair]
+    values = dict(pair.split("=", 1) for pair in pairs if "=" in pair)
+    problems += setting_problems({k: v for k, v in values.items() if k in CHECKED_SETTINGS})
+    if problems:
+        raise UsageError("bad -s option", problems)
 
 
 def add_store_option(parser: argparse.ArgumentParser) -> None:
