@@ -113,6 +113,37 @@ def test_cli_lists_only_lost_links_with_lost(
     ]
 
 
+def test_a_lost_link_comes_with_the_deal_its_campaign_records(
+    store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deal = {"vendor": "Guest Post Guild", "guaranteed_until": "2026-01-31", "price": 150.0}
+    spec = {
+        "tier1": [
+            {"url": f"{BLOG}/p1", "target": TARGET, **deal},
+            {"url": f"{BLOG}/p3", "target": TARGET},
+        ]
+    }
+    add_run(store, "a", 1)
+    add_run(store, "b", 2, campaign_spec=spec)  # the newest run's campaign is the one read
+    put(store, "a", {"p1": "live", "p3": "live"})
+    put(store, "b", {"p1": "missing", "p3": "live"})
+    uri = mongo_uri_of(store)
+    assert main(["history", CAMPAIGN, "--mongo-uri", uri]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    lost = next(line for line in lines if f"{BLOG}/p1 " in line)
+    assert lost.endswith(
+        "last found 2026-01-02 00:00; vendor Guest Post Guild, price 150, "
+        "lost under the guarantee (until 2026-01-31): claim it"
+    )
+    assert next(line for line in lines if f"{BLOG}/p3 " in line).endswith("that read the page")
+    assert main(["history", CAMPAIGN, "--mongo-uri", uri, "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [(r["vendor"], r["guaranteed_until"], r["price"]) for r in rows] == [
+        ("Guest Post Guild", "2026-01-31", "150.0"),
+        ("", "", ""),
+    ]
+
+
 def test_cli_refuses_no_runs_and_a_zero_run_count(
     store: Store, capsys: pytest.CaptureFixture[str]
 ) -> None:

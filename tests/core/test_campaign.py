@@ -1,11 +1,18 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from tiercrawl.core.campaign import Campaign, Entry, campaign_from_dict, load_campaign
+from tiercrawl.core.campaign import (
+    Campaign,
+    Entry,
+    campaign_from_dict,
+    load_campaign,
+    spec_deals,
+)
 from tiercrawl.exceptions import CampaignError
 
 DATA = Path(__file__).parents[1] / "data" / "campaigns"
@@ -643,6 +650,23 @@ def test_an_entry_records_its_price_in_yaml_and_csv(tmp_path: Path) -> None:
     from_csv = load_campaign(csv_path)
     assert [entry.price for entry in from_csv.tier1] == [49.9, None]
     assert campaign_from_dict(from_csv.to_dict()) == from_csv
+
+
+def test_a_stored_campaign_gives_the_deals_of_its_entries_by_placement(tmp_path: Path) -> None:
+    campaign = load_campaign(
+        _write(tmp_path, MINIMAL + "    vendor: Outreach Co\n    price: 49.90\n")
+    )
+    (entry,) = campaign.tier1
+    assert spec_deals(campaign.to_dict()) == {
+        (1, entry.url, entry.target): {
+            "vendor": "Outreach Co",
+            "guaranteed_until": None,
+            "price": 49.9,
+        }
+    }
+    plain = replace(campaign, tier1=(replace(entry, vendor=None, price=None),))
+    assert spec_deals(plain.to_dict()) == {}  # no deal recorded, none given
+    assert spec_deals(None) == {}  # a run stored before campaigns were
 
 
 _NO_PRICE = "is not a price: write a number, such as 120 or 49.90"

@@ -75,7 +75,8 @@ def test_to_dict_names_runs_and_dates() -> None:
         HistoryRun("r1", datetime(2026, 1, 1, 6, 0)),
         HistoryRun("r2", datetime(2026, 1, 8, 6, 0), ("r2-recheck",)),
     )
-    doc = CampaignHistory("acme", runs, (history("live", "missing"),)).to_dict()
+    deals = {(1, URL, TARGET): {"vendor": "Guest Post Guild", "price": 150.0}}
+    doc = CampaignHistory("acme", runs, (history("live", "missing"),), deals=deals).to_dict()
     assert doc["runs"][1] == {
         "run_id": "r2",
         "started_at": "2026-01-08T06:00:00",
@@ -99,6 +100,9 @@ def test_to_dict_names_runs_and_dates() -> None:
         "lost": True,
         "timeline": "LM",
         "statuses": ["live", "missing"],
+        "vendor": "Guest Post Guild",
+        "guaranteed_until": None,  # what the campaign does not record
+        "price": 150.0,
     }
 
 

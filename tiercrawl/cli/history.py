@@ -18,9 +18,10 @@ from tiercrawl.cli._common import (
     open_store_from,
     write_output,
 )
+from tiercrawl.core.campaign import DEAL_FIELDS
 from tiercrawl.core.history import MARKS, CampaignHistory, PlacementHistory
 from tiercrawl.core.matching import FOUND_STATUSES
-from tiercrawl.core.report import defused
+from tiercrawl.core.report import defused, guarantee, price_text
 from tiercrawl.jobs.history import DEFAULT_RUNS, campaign_history
 
 __all__ = ["add_parser", "render", "run"]
@@ -42,6 +43,7 @@ _CSV_FIELDS = (
     "read_runs",
     "lost",
     "timeline",
+    *DEAL_FIELDS,
 )
 
 
@@ -133,7 +135,19 @@ def _summary(placement: PlacementHistory, history: CampaignHistory) -> str:
     text += f", found in {placement.found_runs} of {placement.read_runs} run(s) that read the page"
     if placement.verdict not in FOUND_STATUSES and placement.last_found is not None:
         text += f", last found {_when(runs[placement.last_found].started_at)}"
+    if placement.lost:
+        text += _claim(history.placement_dict(placement))
     return text
+
+
+def _claim(facts: dict[str, Any]) -> str:
+    """What the campaign records of a lost link's deal: whom to claim it from, and on what."""
+    parts = [f"vendor {facts['vendor']}"] if facts["vendor"] else []
+    if facts["price"] is not None:
+        parts.append(f"price {price_text(facts['price'])}")
+    if words := guarantee(facts):
+        parts.append(words)
+    return "; " + ", ".join(parts) if parts else ""
 
 
 def run(args: argparse.Namespace) -> int:

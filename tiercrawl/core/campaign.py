@@ -30,14 +30,24 @@ from tiercrawl.core.urls import (
 )
 from tiercrawl.exceptions import CampaignError
 
-__all__ = ["NAME_PATTERN", "Campaign", "Entry", "campaign_from_dict", "load_campaign"]
+__all__ = [
+    "DEAL_FIELDS",
+    "NAME_PATTERN",
+    "Campaign",
+    "Entry",
+    "campaign_from_dict",
+    "load_campaign",
+    "spec_deals",
+]
 
 # A campaign name is used in run ids, file names and database queries.
 NAME_PATTERN = re.compile(r"[a-z0-9._-]{1,64}")
 _TOP_KEYS = ("name", "money_site", "brand", "keywords", "tier1", "tier2")
 _REQUIRED_TOP_KEYS = ("name", "money_site", "tier1")
+# What an entry may record of the deal behind it (`Entry`).
+DEAL_FIELDS = ("vendor", "guaranteed_until", "price")
 # An entry's keys: the placement, then what the deal promised (optional).
-_OPTIONAL_ENTRY_KEYS = ("anchor", "vendor", "guaranteed_until", "price")
+_OPTIONAL_ENTRY_KEYS = ("anchor", *DEAL_FIELDS)
 _ENTRY_KEYS = ("url", "target", *_OPTIONAL_ENTRY_KEYS)
 _CSV_COLUMNS = ("tier", "url", "target", *_OPTIONAL_ENTRY_KEYS)
 _CSV_HEADER = "tier,url,target,anchor (vendor, guaranteed_until and price may follow)"
@@ -63,6 +73,15 @@ class Entry:
     vendor: str | None = None
     guaranteed_until: str | None = None
     price: float | None = None
+
+    @property
+    def deal(self) -> dict[str, Any]:
+        """The `DEAL_FIELDS`, None where the campaign records nothing."""
+        return {
+            "vendor": self.vendor,
+            "guaranteed_until": self.guaranteed_until,
+            "price": self.price,
+        }
 
 
 @dataclass(frozen=True)
@@ -104,6 +123,20 @@ class Campaign:
             "tier1": [_entry_dict(entry) for entry in self.tier1],
             "tier2": [_entry_dict(entry) for entry in self.tier2],
         }
+
+
+def spec_deals(spec: Mapping[str, Any] | None) -> dict[tuple[int, str, str], dict[str, Any]]:
+    """The deals a stored campaign (`Campaign.to_dict`) records, by ``(tier, url, target)``.
+
+    Read as stored, without checking the campaign again: it was checked when stored.
+    """
+    deals = {}
+    for tier, key in ((1, "tier1"), (2, "tier2")):
+        for item in (spec or {}).get(key) or ():
+            deal = {name: item.get(name) for name in DEAL_FIELDS}
+            if any(value is not None for value in deal.values()):
+                deals[(tier, item["url"], item["target"])] = deal
+    return deals
 
 
 def _entry_dict(entry: Entry) -> dict[str, str | float]:

@@ -13,10 +13,11 @@ had no such entry does end one: nothing was checked then.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from tiercrawl.core.campaign import DEAL_FIELDS
 from tiercrawl.core.matching import ABSENT_STATUSES, FOUND_STATUSES, INCONCLUSIVE
 from tiercrawl.core.urls import match_key
 
@@ -223,15 +224,21 @@ class PlacementHistory:
 @dataclass(frozen=True)
 class CampaignHistory:
     """The placements of a campaign's newest run, each with its statuses in ``runs``;
-    ``runs_before`` full runs came before those, not read."""
+    ``runs_before`` full runs came before those, not read. ``deals``: what the newest
+    run's campaign records of the deal behind each placement (`spec_deals`)."""
 
     campaign: str
     runs: tuple[HistoryRun, ...]
     placements: tuple[PlacementHistory, ...]
     runs_before: int = 0
+    deals: Mapping[Key, Mapping[str, Any]] = field(default_factory=dict)
 
     def placement_dict(self, placement: PlacementHistory) -> dict[str, Any]:
-        return placement.to_dict(self.runs, self.runs_before)
+        deal = self.deals.get((placement.tier, placement.url, placement.target), {})
+        return {
+            **placement.to_dict(self.runs, self.runs_before),
+            **{name: deal.get(name) for name in DEAL_FIELDS},
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -269,10 +269,8 @@ def evaluate_placement(
         "page_status": page.get("status") if page else None,
         "page_error": page.get("error") if page else None,
         "moved_to": moved,
-        # The user's records of the deal, carried for reports (`Entry`).
-        "vendor": entry.vendor,
-        "guaranteed_until": entry.guaranteed_until,
-        "price": entry.price,
+        # The user's records of the deal, carried for reports (`Entry.deal`).
+        **entry.deal,
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tiercrawl.core.campaign import spec_deals
 from tiercrawl.core.diff import overlay, placement_key, recheck_root
 from tiercrawl.core.history import CampaignHistory, HistoryRun, placement_histories
 from tiercrawl.exceptions import TiercrawlError
@@ -61,4 +62,5 @@ def campaign_history(
                 statuses[key] = [None] * len(history_runs)
             statuses[key][index] = str(doc["status"])
     placements = placement_histories(statuses)
-    return CampaignHistory(campaign, history_runs, tuple(placements), runs_before)
+    deals = spec_deals(full[-1].get("campaign_spec"))
+    return CampaignHistory(campaign, history_runs, tuple(placements), runs_before, deals)
