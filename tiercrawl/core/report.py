@@ -25,6 +25,7 @@ from string import Template
 from typing import Any
 
 from tiercrawl.core.anchors import ANCHOR_CLASSES
+from tiercrawl.core.campaign import DEAL_FIELDS
 from tiercrawl.core.history import MARKS, CampaignHistory
 from tiercrawl.core.matching import FOUND_STATUSES
 from tiercrawl.core.urls import is_http_url, match_key
@@ -77,9 +78,7 @@ COLUMNS = (
     "support_found",
     "support_live",
     "explanation",
-    "vendor",
-    "guaranteed_until",
-    "price",
+    *DEAL_FIELDS,
     *HISTORY_COLUMNS,
 )
 STATUS_ORDER = ("live", "nofollow", "not_indexable", "missing", "inconclusive", "page_error")
@@ -115,9 +114,7 @@ def rows(scores: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             "support_found": support.get("found"),
             "support_live": support.get("live"),
             "explanation": doc.get("explanation"),
-            "vendor": doc.get("vendor"),
-            "guaranteed_until": doc.get("guaranteed_until"),
-            "price": doc.get("price"),
+            **{name: doc.get(name) for name in DEAL_FIELDS},
             **dict.fromkeys(HISTORY_COLUMNS),
         }
         out.append(row)

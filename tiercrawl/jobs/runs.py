@@ -180,8 +180,7 @@ def _finalise(
 ) -> str:
     stats = dict(fields.get("stats") or {})
     try:
-        placements = compute_placements(store, run_id, campaign, target_aliases)
-        stats["tiercrawl/placements"] = placements
+        stats["tiercrawl/placements"] = compute_placements(store, run_id, campaign, target_aliases)
     except Exception:
         logger.exception("placements of run %s failed", run_id)
         status = "failed"

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tiercrawl.core.anchors import AnchorDistribution, anchor_distribution, classify_anchor
-from tiercrawl.core.campaign import campaign_from_dict
+from tiercrawl.core.campaign import DEAL_FIELDS, campaign_from_dict
 from tiercrawl.core.relevance import Relevance, TfidfIndex, Vector, placement_relevance, tokens
 from tiercrawl.core.scoring import (
     STATUS_BANDS,
@@ -245,9 +245,7 @@ def _doc(
         "anchor_class": anchor_class,
         "region": link.get("region") if link else None,
         "rel": list(link.get("rel") or ()) if link else [],
-        "vendor": placement.get("vendor"),
-        "guaranteed_until": placement.get("guaranteed_until"),
-        "price": placement.get("price"),
+        **{name: placement.get(name) for name in DEAL_FIELDS},
         "scored_at": scored_at,
     }
     if support is not None:
