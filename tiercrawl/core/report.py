@@ -381,15 +381,25 @@ def price_text(price: float | None) -> str:
     return f"{price:.0f}" if float(price).is_integer() else f"{price:.2f}"
 
 
+def _prices(rows: Iterable[Mapping[str, Any]]) -> list[float]:
+    """The prices the campaign records for ``rows`` (a row without one is left out)."""
+    return [row["price"] for row in rows if row["price"] is not None]
+
+
+def _price_total(rows: Iterable[Mapping[str, Any]]) -> str:
+    """What ``rows`` cost in all, in words; empty when none has a recorded price."""
+    prices = _prices(rows)
+    return price_text(sum(prices)) if prices else ""
+
+
 def _prices_lost(lost: Sequence[Mapping[str, Any]], claims: Sequence[Mapping[str, Any]]) -> str:
     """What the lost links cost, where the campaign records their prices."""
-    priced = [row["price"] for row in lost if row["price"] is not None]
+    priced = _prices(lost)
     if not priced:
         return ""
-    claimable = sum(row["price"] for row in claims if row["price"] is not None)
     return (
         f" Their recorded prices: {price_text(sum(priced))} in all ({len(priced)} priced), "
-        f"{price_text(claimable)} of it lost under a guarantee."
+        f"{price_text(sum(_prices(claims)))} of it lost under a guarantee."
     )
 
 
@@ -433,13 +443,11 @@ def _vendors(data: ReportData) -> Section | None:
         found = sum(1 for row in placed if row["status"] in FOUND_STATUSES)
         lost = [row for row in placed if row["lost"]]
         claims = sum(1 for row in lost if under_guarantee(row))
-        paid = [row["price"] for row in placed if row["price"] is not None]
-        paid_lost = [row["price"] for row in lost if row["price"] is not None]
         lines.append(
             f'<tr><td>{_e(vendor)}</td><td class="n">{len(placed)}</td>'
             f'<td class="n">{found}</td><td class="n">{len(lost)}</td><td class="n">{claims}</td>'
-            f'<td class="n">{_e(price_text(sum(paid)) if paid else "")}</td>'
-            f'<td class="n">{_e(price_text(sum(paid_lost)) if paid_lost else "")}</td></tr>'
+            f'<td class="n">{_e(_price_total(placed))}</td>'
+            f'<td class="n">{_e(_price_total(lost))}</td></tr>'
         )
     body = (
         "<p>The placements whose entry names a vendor, by vendor: how many links were found "
