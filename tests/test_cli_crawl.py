@@ -111,10 +111,10 @@ def _dead_site_campaign(path: Path) -> Path:
             "TIERCRAWL_HEARTBEAT_INTERVAL=-1",
             "setting TIERCRAWL_HEARTBEAT_INTERVAL=-1: expected a number, 0 or more",
         ),
-        # The password stays out of the message.
+        # The credentials stay out of the message.
         (
             "TIERCRAWL_PROXY=socks5://tier:s3cret@127.0.0.12:1080",
-            "setting TIERCRAWL_PROXY=socks5://tier:***@127.0.0.12:1080: expected a proxy URL",
+            "setting TIERCRAWL_PROXY=socks5://***@127.0.0.12:1080: expected a proxy URL",
         ),
     ],
 )

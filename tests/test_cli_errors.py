@@ -200,7 +200,7 @@ def test_schedule_refuses_bad_setting_values_before_any_node_or_store(
         "tiercrawl schedule: -s x: expected NAME=VALUE",
         "tiercrawl schedule: setting RETRY_TIMES=-1: expected a whole number, 0 or more",
         (
-            "tiercrawl schedule: setting TIERCRAWL_PROXY=socks5://ops:***@h:1: expected a proxy "
+            "tiercrawl schedule: setting TIERCRAWL_PROXY=socks5://***@h:1: expected a proxy "
             "URL such as http://user:password@host:port (http or https; Scrapy speaks to no "
             "other proxies)"
         ),

@@ -63,6 +63,4 @@ def test_good_values_pass(name: str, value: Any) -> None:
 
 def test_a_bad_proxy_is_named_without_its_password() -> None:
     problems = setting_problems({"TIERCRAWL_PROXY": "http://tier:s3cret@proxy.test:port"})
-    assert problems == [
-        f"setting TIERCRAWL_PROXY=http://tier:***@proxy.test:port: {_PROXY_EXPECTED}"
-    ]
+    assert problems == [f"setting TIERCRAWL_PROXY=http://***@proxy.test:port: {_PROXY_EXPECTED}"]

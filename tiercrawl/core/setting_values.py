@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from tiercrawl.core.urls import hide_credentials
+
 __all__ = ["CHECKED_SETTINGS", "setting_problems"]
 
 # name: (kind, least value); those in _ABOVE are above the value, not at least it.
@@ -75,7 +77,7 @@ def setting_problems(values: Mapping[str, Any]) -> list[str]:
             continue
         if name in _PROXIES:
             if problem := _proxy_problem(str(value).strip()):
-                problems.append(f"setting {name}={_without_password(str(value))}: {problem}")
+                problems.append(f"setting {name}={hide_credentials(str(value))}: {problem}")
             continue
         if name in _BOOLEANS:
             if (
@@ -112,12 +114,3 @@ def _proxy_problem(url: str) -> str | None:
     if not parts.hostname or parts.path not in ("", "/") or parts.query or parts.fragment:
         return expected
     return None
-
-
-def _without_password(url: str) -> str:
-    """``url`` as a message may show it: a password in it is masked."""
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        password = None
-    return url.replace(f":{password}@", ":***@", 1) if password else url
