@@ -273,6 +273,17 @@ def test_a_redirect_no_request_can_be_made_of_leaves_the_page_where_it_is(
     assert (verdict["found"], verdict["status"]) == (True, "not_indexable")
 
 
+def test_a_meta_refresh_is_followed(web: TestWeb, mongo_uri: str, tmp_path: Path) -> None:
+    pages, placements = crawled_blog(web, mongo_uri, tmp_path / "refresh.yaml", "/refresh-moved")
+    moved = pages[web.blog.url("/refresh-moved")]
+    assert (moved["status"], moved["final_url"], moved["redirects"]) == (
+        200,
+        web.blog.url("/moved-post"),
+        [web.blog.url("/refresh-moved")],
+    )
+    assert placements[web.blog.url("/refresh-moved")]["found"] is True
+
+
 def test_a_compressed_page_cut_short_is_no_page_read(
     web: TestWeb, mongo_uri: str, tmp_path: Path
 ) -> None:

@@ -75,6 +75,8 @@ class TestWeb(Web):
         blog.add("/no-location", "<title>Moved</title>", status=301)
         # Redirects no request can be made of: browsers stay where they are.
         blog.add("/to-script", "", status=302, headers={"Location": "javascript:void(0)"})
+        # Upper case, as old pages write it: read as a redirect all the same.
+        blog.add("/refresh-moved", '<META HTTP-EQUIV="Refresh" CONTENT="0; URL=/moved-post">')
         blog.add(
             "/refresh-to-mail",
             '<meta http-equiv="refresh" content="0; url=mailto:editor@blog.example">'
