@@ -125,12 +125,16 @@ class TiersSpider(scrapy.Spider):
             yield request
 
     def page_requests(self, pages: Iterable[tuple[str, int]]) -> Iterable[scrapy.Request]:
+        # One bound method for all requests: Scrapy checks each callback for a generator
+        # that returns a value, reading its source, and remembers the answer only while
+        # that callback object lives. A new one per request was read again and again.
+        callback, errback = self.parse, self.errback
         for url, tier in pages:
             self.crawler.stats.inc_value("tiercrawl/pages_requested")
             yield scrapy.Request(
                 url,
-                callback=self.parse,
-                errback=self.errback,
+                callback=callback,
+                errback=errback,
                 dont_filter=True,
                 meta={
                     "tiercrawl_url": url,
