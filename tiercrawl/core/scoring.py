@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from tiercrawl.core.matching import moved_home, moved_note
@@ -192,11 +193,17 @@ def commercial_domains(links: Iterable[Mapping[str, Any]]) -> int:
     domains = {
         link.get("domain")
         for link in links
-        if link.get("external")
-        and COMMERCIAL_TERMS.intersection(_WORD.findall((link.get("anchor_text") or "").lower()))
+        if link.get("external") and _is_commercial(link.get("anchor_text") or "")
     }
     domains.discard(None)
     return len(domains)
+
+
+# Every crawled page is counted: its menus and footers repeat the same anchors
+# from page to page, each split into words once.
+@lru_cache(maxsize=16384)
+def _is_commercial(anchor: str) -> bool:
+    return not COMMERCIAL_TERMS.isdisjoint(_WORD.findall(anchor.lower()))
 
 
 def content_offset(main_text: str, context: str, anchor: str) -> float | None:
