@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import pickle
@@ -20,8 +19,10 @@ import pytest
 from tiercrawl.core import compiled, extract, regions
 from tiercrawl.core.compiled import (
     COPIES,
+    DECLARATIONS,
     SOURCES,
     CompiledModules,
+    built_from,
     compiled_copies,
     copies_enabled,
     installed_elsewhere,
@@ -31,16 +32,30 @@ SUFFIX = EXTENSION_SUFFIXES[0]
 ROOT = Path(__file__).resolve().parents[2]
 
 
+DECLARED = b"cdef int VALUE\n"  # extract.pxd of the fixture
+
+
 @pytest.fixture
 def built(tmp_path: Path) -> CompiledModules:
-    """A package directory with ``extract.py`` and a "copy" built from it."""
+    """A package directory with ``extract.py`` and ``extract.pxd``, and a "copy" built from
+    them; and the walk, which has no declarations."""
     sources, binaries = tmp_path / "core", tmp_path / "core" / "_compiled"
     binaries.mkdir(parents=True)
+    (sources / DECLARATIONS["extract"]).write_bytes(DECLARED)
     for name, source in (("extract", b"VALUE = 1\n"), ("_walk", b"def walk(): pass\n")):
         (sources / SOURCES[name]).write_bytes(source)
-        (binaries / f"{name}.sha256").write_text(hashlib.sha256(source).hexdigest() + "\n")
+        digest = built_from(name, lambda file: (sources / file).read_bytes())
+        (binaries / f"{name}.sha256").write_text(digest + "\n")
         (binaries / f"{name}{SUFFIX}").write_bytes(b"")
     return CompiledModules(sources, [binaries], frozenset(SOURCES))
+
+
+def test_the_hash_covers_the_source_then_the_declarations(built: CompiledModules) -> None:
+    def read(file: str) -> bytes:
+        return built.sources.joinpath(file).read_bytes()
+
+    assert built_from("extract", read) == hashlib.sha256(b"VALUE = 1\n" + DECLARED).hexdigest()
+    assert built_from("_walk", read) == hashlib.sha256(b"def walk(): pass\n").hexdigest()
 
 
 @pytest.mark.parametrize("name", ["extract", "_walk"])
@@ -57,15 +72,16 @@ def test_an_edited_walk_is_not_served(built: CompiledModules) -> None:
     assert built.find_spec("tiercrawl.core.extract") is not None
 
 
-def test_an_edited_source_is_imported_as_it_is(built: CompiledModules) -> None:
-    (built.sources / "extract.py").write_bytes(b"VALUE = 2\n")
+@pytest.mark.parametrize("file", ["extract.py", "extract.pxd"])
+def test_an_edited_source_is_imported_as_it_is(built: CompiledModules, file: str) -> None:
+    (built.sources / file).write_bytes(b"VALUE = 2\n")
     assert built.binary("extract") is None
     assert built.find_spec("tiercrawl.core.extract") is None
 
 
 @pytest.mark.parametrize(
     "damage",
-    ["no hash", "no copy", "a copy for another Python", "no source"],
+    ["no hash", "no copy", "a copy for another Python", "no source", "no declarations"],
 )
 def test_no_copy_without_all_its_parts(built: CompiledModules, damage: str) -> None:
     binary = built.binaries[0] / f"extract{SUFFIX}"
@@ -75,8 +91,10 @@ def test_no_copy_without_all_its_parts(built: CompiledModules, damage: str) -> N
         binary.unlink()
     elif damage == "a copy for another Python":
         binary.rename(built.binaries[0] / "extract.cpython-39-x86_64-linux-gnu.so")
-    else:
+    elif damage == "no source":
         (built.sources / "extract.py").unlink()
+    else:
+        (built.sources / "extract.pxd").unlink()
     assert built.binary("extract") is None
 
 
@@ -86,7 +104,7 @@ def test_a_later_directory_serves_a_source_the_first_has_no_build_of(
     stale, other = tmp_path / "stale", tmp_path / "other"
     for directory, source in ((stale, b"VALUE = 0\n"), (other, b"VALUE = 1\n")):
         directory.mkdir()
-        (directory / "extract.sha256").write_text(hashlib.sha256(source).hexdigest())
+        (directory / "extract.sha256").write_text(hashlib.sha256(source + DECLARED).hexdigest())
         (directory / f"extract{SUFFIX}").write_bytes(b"")
     finder = CompiledModules(built.sources, [stale, tmp_path / "absent", other], built.names)
     assert finder.binary("extract") == other / f"extract{SUFFIX}"
@@ -99,6 +117,7 @@ def test_sources_in_a_zipped_egg_are_checked_against_binaries_on_disk(
     egg = tmp_path / "tiercrawl.egg"
     with zipfile.ZipFile(egg, "w") as archive:
         archive.writestr("tiercrawl/core/extract.py", b"VALUE = 1\n")
+        archive.writestr("tiercrawl/core/extract.pxd", DECLARED)
         archive.writestr("tiercrawl/core/_walk.pyx", b"def walk(): return 2\n")
     sources = zipfile.Path(egg, at="tiercrawl/core/")
     finder = CompiledModules(sources, built.binaries, built.names)
@@ -157,24 +176,13 @@ def test_the_copies_turned_off_by_the_environment(monkeypatch: pytest.MonkeyPatc
     assert [finder.names for finder in installed()] == [frozenset(SOURCES)]
 
 
-def test_the_build_compiles_the_modules_the_finder_serves() -> None:
-    """setup.py cannot import the package it builds, so it names the modules again."""
-    tree = ast.parse((ROOT / "setup.py").read_text(encoding="utf-8"))
-    built = next(
-        ast.literal_eval(node.value)
-        for node in tree.body
-        if isinstance(node, ast.Assign)
-        and any(isinstance(t, ast.Name) and t.id == "COMPILED_COPIES" for t in node.targets)
-    )
-    assert tuple(built) == COPIES
-
-
 def test_setup_rebuilds_when_a_compiled_source_changes() -> None:
     """scripts/setup compares these files' times with its stamp: each source must be there."""
     script = (ROOT / "scripts" / "setup").read_text(encoding="utf-8")
     listed = next(line for line in script.splitlines() if line.startswith("compiled_sources="))
+    files = ["compiled.py", *SOURCES.values(), *DECLARATIONS.values()]
     assert sorted(listed.split("=", 1)[1].strip('"').split()) == sorted(
-        ["setup.py", *(f"tiercrawl/core/{source}" for source in SOURCES.values())]
+        ["setup.py", *(f"tiercrawl/core/{file}" for file in files)]
     )
 
 

@@ -109,7 +109,7 @@ def _random_html(rng: random.Random, depth: int = 0) -> str:
 
 
 # Every field, so that a field added later is compared too; references as indexes.
-_BLOCK_FIELDS = [f.name for f in fields(Block) if f.name != "parent"]
+_BLOCK_FIELDS = [name for name in Block.__slots__ if name != "parent"]
 _LINK_FIELDS = [f.name for f in fields(python.LinkSpan) if f.name != "block"]
 
 

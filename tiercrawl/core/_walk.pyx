@@ -22,12 +22,15 @@ from libc.string cimport strcmp, strlen
 from lxml.includes cimport tree
 from lxml.includes.etreepublic cimport _Element, import_lxml__etree
 
-from tiercrawl.core.regions import MIN_PARAGRAPH, TAG_MARKERS, Block, marker_of
+from tiercrawl.core.regions import MIN_PARAGRAPH, PARAGRAPHS, TAG_MARKERS, Block, marker_of
 from tiercrawl.core.text import fold
 from tiercrawl.core.urls import resolve_link
-from tiercrawl.core.walk import BREAKS, LINK_TAGS, PARAGRAPHS, SKIP_SUBTREE, LinkSpan, Walk, is_hidden
+from tiercrawl.core.walk import BREAKS, LINK_TAGS, SKIP_SUBTREE, LinkSpan, Walk, is_hidden
 
 import_lxml__etree()
+
+cdef extern from "Python.h":
+    bint PyUnicode_IS_ASCII(object text)
 
 cdef tuple _NO_MARKER = (None, 0)
 cdef Py_ssize_t _MIN_PARAGRAPH = MIN_PARAGRAPH
@@ -79,27 +82,40 @@ cdef str _fold(str text, Scan* scan):
     cdef Py_ssize_t n = len(text), i, first, last, spaces = 0, commas = 0
     cdef int kind = PyUnicode_KIND(text)
     cdef void* data = PyUnicode_DATA(text)
+    cdef const unsigned char* ascii = <const unsigned char*>data
     cdef Py_UCS4 c, previous = 0
-    cdef bint simple = True
-    for i in range(n):
-        c = PyUnicode_READ(kind, data, i)
-        if c == 32:
-            if previous == 32:
+    cdef bint simple = True, space, after_space = False, unusual = False
+    if PyUnicode_IS_ASCII(text):
+        # Most text: a byte a character. Counted without a branch a character, about
+        # twice as fast on prose as the loop below, which stops at the first oddity.
+        for i in range(n):
+            c = ascii[i]
+            space = c == 32
+            spaces += space
+            unusual |= (space & after_space) | (c < 32) | (c == 127)
+            after_space = space
+            commas += c == 44
+        simple = not unusual
+    else:
+        for i in range(n):
+            c = PyUnicode_READ(kind, data, i)
+            if c == 32:
+                if previous == 32:
+                    simple = False
+                    break
+                spaces += 1
+            elif c < 128:
+                if c < 32 or c == 127:
+                    simple = False
+                    break
+                if c == 44:
+                    commas += 1
+            elif not Py_UNICODE_ISPRINTABLE(c):
                 simple = False
                 break
-            spaces += 1
-        elif c < 128:
-            if c < 32 or c == 127:
-                simple = False
-                break
-            if c == 44:
+            elif c == 0xFF0C or c == 0x3001:
                 commas += 1
-        elif not Py_UNICODE_ISPRINTABLE(c):
-            simple = False
-            break
-        elif c == 0xFF0C or c == 0x3001:
-            commas += 1
-        previous = c
+            previous = c
     scan.lead = Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, 0))
     scan.trail = Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, n - 1))
     if not simple:

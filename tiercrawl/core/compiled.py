@@ -3,13 +3,15 @@
 The build (``setup.py``) compiles, with Cython, the tree walk
 (``_walk.pyx``, see ``tiercrawl.core.walk``) and the plain modules that hold
 most of the rest of a page's extraction: ``extract``, ``regions``, ``text``
-and ``urls``, each as it is (their compiled copies). Each goes to
-``tiercrawl/core/_compiled/``, beside the SHA-256 of the source it was built
-from. `CompiledModules` imports a compiled module only while its source still
-has that hash: an edited module is imported from its source (the walk: the
-Python walk) until the next build (``scripts/setup``), never from a stale
-binary. Without a C compiler there are none, and the sources run, with more
-CPU.
+and ``urls``, each as it is (their compiled copies). A copy may have
+declarations beside its source (``regions.pxd``: Cython's C types for its
+classes and hot functions, the Python code unchanged). Each goes to
+``tiercrawl/core/_compiled/``, beside the SHA-256 of the source (and
+declarations) it was built from. `CompiledModules` imports a compiled module
+only while its files still have that hash: an edited module is imported from
+its source (the walk: the Python walk) until the next build
+(``scripts/setup``), never from a stale binary. Without a C compiler there are
+none, and the sources run, with more CPU.
 
 A Scrapyd egg holds no binaries either (Python loads none from a zip), but it
 shadows a tiercrawl installed on the node, whose ``_compiled/`` may have them:
@@ -28,7 +30,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from importlib.abc import MetaPathFinder
 from importlib.machinery import EXTENSION_SUFFIXES, ExtensionFileLoader, ModuleSpec
@@ -43,8 +45,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COPIES",
+    "DECLARATIONS",
     "SOURCES",
     "CompiledModules",
+    "built_from",
     "compiled_copies",
     "copies_enabled",
     "install",
@@ -54,6 +58,9 @@ __all__ = [
 COPIES = ("extract", "regions", "text", "urls")
 # The compiled modules served, by name: the source each is built from.
 SOURCES = {"_walk": "_walk.pyx", **{name: f"{name}.py" for name in COPIES}}
+# Cython's declarations for a copy (an "augmenting" .pxd: C types for its classes and
+# hot functions, the Python code unchanged), part of what the copy is built from.
+DECLARATIONS = {name: f"{name}.pxd" for name in ("extract", "regions", "urls")}
 _PACKAGE = __name__.rpartition(".")[0]
 
 
@@ -85,18 +92,17 @@ class CompiledModules(MetaPathFinder):
         )
 
     def binary(self, name: str) -> Path | None:
-        """The compiled module ``name`` built from its present source, or None."""
+        """The compiled module ``name`` built from its present source (and declarations), or None."""
         try:
-            source = self.sources.joinpath(SOURCES[name]).read_bytes()
+            digest = built_from(name, lambda file: self.sources.joinpath(file).read_bytes())
         except OSError:
             return None
-        digest = hashlib.sha256(source).hexdigest()
         for directory in self.binaries:
             try:
-                built_from = (directory / f"{name}.sha256").read_text(encoding="ascii").strip()
+                label = (directory / f"{name}.sha256").read_text(encoding="ascii").strip()
             except OSError:
                 continue
-            if built_from != digest:
+            if label != digest:
                 continue
             # This interpreter's suffixes only: a copy built for another Python is none.
             for suffix in EXTENSION_SUFFIXES:
@@ -119,6 +125,16 @@ class _CompiledLoader(ExtensionFileLoader):
         except BaseException:
             del sys.modules[built_as]
             raise
+
+
+def built_from(name: str, read: Callable[[str], bytes]) -> str:
+    """The SHA-256 of what the compiled module ``name`` is built from, its files read
+    by ``read`` (a name in the package's ``core`` directory): its source, then its
+    declarations, if it has any. Also how ``setup.py`` labels each module it builds."""
+    digest = hashlib.sha256(read(SOURCES[name]))
+    if name in DECLARATIONS:
+        digest.update(read(DECLARATIONS[name]))
+    return digest.hexdigest()
 
 
 def copies_enabled() -> bool:

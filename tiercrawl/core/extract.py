@@ -17,10 +17,10 @@ from lxml import etree
 from w3lib.encoding import resolve_encoding
 
 from tiercrawl.core.indexability import robots_tokens
-from tiercrawl.core.regions import Block, Regions, find_content
+from tiercrawl.core.regions import Block, Regions, context_block, find_content
 from tiercrawl.core.text import fold
 from tiercrawl.core.urls import registered_domain, resolve
-from tiercrawl.core.walk import PARAGRAPHS, LinkSpan
+from tiercrawl.core.walk import LinkSpan
 
 try:
     from tiercrawl.core._walk import walk
@@ -132,22 +132,6 @@ def _context(text: str, block: Block, start: int, end: int, limit: int) -> str:
             new_hi = cut if cut >= 0 else new_hi
         lo, hi = new_lo, new_hi
     return text[lo:hi].strip()[: max(limit, end - start)]
-
-
-def _context_block(block: Block, length: int) -> Block:
-    """The nearest paragraph-like ancestor that holds more text than the anchor.
-
-    Not beyond a marked region: a lone link in a sidebar box has no context
-    but its anchor, not the article's prose next to the box.
-    """
-    node: Block | None = block
-    while node is not None:
-        if node.tag in PARAGRAPHS and node.end - node.start > length + 1:
-            return node
-        if node.parent is None or (node.marker is not None and node is not block):
-            return node
-        node = node.parent
-    return block
 
 
 def _head_facts(
@@ -293,7 +277,7 @@ def _link_facts(
     # Google reads a comma-separated list too: rel="ugc,nofollow".
     rel = rel_value.lower().replace(",", " ").split() if rel_value else []
     domain = link.domain
-    block = _context_block(link.block, link.end - link.start)
+    block = context_block(link.block, link.end - link.start)
     # A hidden link's own context holds its anchor; the others' hold no hidden anchors.
     around = text if link.hidden else visible
     context = _fold_if_blanked(

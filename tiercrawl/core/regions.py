@@ -18,15 +18,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import lru_cache
 
 __all__ = [
     "MIN_PARAGRAPH",
+    "PARAGRAPHS",
     "REGIONS",
     "TAG_MARKERS",
     "Block",
     "Regions",
+    "context_block",
     "find_content",
     "marker_of",
     "word_set",
@@ -145,25 +146,53 @@ def marker_of(tag: str, role: str | None, id_class: str) -> tuple[str | None, in
 TAG_MARKERS = {tag: marker_of(tag, None, "") for tag in _SEMANTIC}
 
 
-@dataclass(eq=False, slots=True)
 class Block:
-    """One element's facts gathered by the tree walk (character counts are folded text)."""
+    """One element's facts gathered by the tree walk (character counts are folded text).
 
-    tag: str
-    parent: Block | None
-    marker: str | None = None
-    weight: int = 0
-    start: int = 0  # span in the page's folded text
-    end: int = 0
-    text: int = 0  # visible non-link characters in the subtree
-    link: int = 0  # visible link characters in the subtree
-    own_text: int = 0  # non-link characters whose nearest block ancestor is this one
-    own_link: int = 0
-    commas: int = 0
-    # Characters of the text-rich paragraphs in the subtree (own text of at least
-    # MIN_PARAGRAPH characters, more than its link text): how the content area grows.
-    good: int = 0
-    score: float = 0.0
+    Blocks compare and hash by identity. Compiled, this is a C type
+    (``regions.pxd``), with its counts as C integers.
+    """
+
+    __slots__ = (
+        "commas",
+        "end",
+        "good",
+        "link",
+        "marker",
+        "own_link",
+        "own_text",
+        "parent",
+        "score",
+        "start",
+        "tag",
+        "text",
+        "weight",
+    )
+
+    def __init__(
+        self,
+        tag: str,
+        parent: Block | None,
+        marker: str | None = None,
+        weight: int = 0,
+        start: int = 0,
+        end: int = 0,
+    ) -> None:
+        self.tag = tag
+        self.parent = parent
+        self.marker = marker
+        self.weight = weight
+        self.start = start  # span in the page's folded text
+        self.end = end
+        self.text = 0  # visible non-link characters in the subtree
+        self.link = 0  # visible link characters in the subtree
+        self.own_text = 0  # non-link characters whose nearest block ancestor is this one
+        self.own_link = 0
+        self.commas = 0
+        # Characters of the text-rich paragraphs in the subtree (own text of at least
+        # MIN_PARAGRAPH characters, more than its link text): how the content area grows.
+        self.good = 0
+        self.score = 0.0
 
     @property
     def link_density(self) -> float:
@@ -194,6 +223,12 @@ _TAG_WEIGHT = {
     "h6": -5,
 }
 MIN_PARAGRAPH = 25
+# Elements whose text forms a paragraph for content scoring and a context for links.
+PARAGRAPHS = word_set(
+    "address article aside blockquote body center dd details div dl dt fieldset figcaption "
+    "figure footer form h1 h2 h3 h4 h5 h6 header li main nav ol p pre section summary table "
+    "td th ul"
+)
 _ANCESTOR_SHARE = (1.0, 0.5, 1 / 6)
 
 
@@ -231,7 +266,7 @@ def find_content(blocks: Iterable[Block]) -> list[Block]:
         return []
     for cand in candidates:
         cand.score *= 1 - cand.link_density
-    top = max(candidates, key=lambda b: b.score)
+    top = max(candidates, key=_score)
     if top.score <= 0:
         return []
     while (
@@ -260,6 +295,10 @@ def find_content(blocks: Iterable[Block]) -> list[Block]:
 
 
 CLIMB = 1.3
+
+
+def _score(block: Block) -> float:
+    return block.score
 
 
 def _inside_article(block: Block | None) -> bool:
@@ -300,6 +339,23 @@ def _paragraph_of(block: Block) -> Block:
     node: Block | None = block
     while node is not None:
         if node.own_link or node.own_text:
+            return node
+        node = node.parent
+    return block
+
+
+def context_block(block: Block, length: int) -> Block:
+    """The nearest paragraph-like ancestor of ``block`` that holds more text than
+    ``length``, a link's anchor: where the link's context is taken from.
+
+    Not beyond a marked region: a lone link in a sidebar box has no context
+    but its anchor, not the article's prose next to the box.
+    """
+    node: Block | None = block
+    while node is not None:
+        if node.tag in PARAGRAPHS and node.end - node.start > length + 1:
+            return node
+        if node.parent is None or (node.marker is not None and node is not block):
             return node
         node = node.parent
     return block

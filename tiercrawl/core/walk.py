@@ -15,14 +15,20 @@ from typing import NamedTuple
 
 from lxml import etree
 
-from tiercrawl.core.regions import MIN_PARAGRAPH, TAG_MARKERS, Block, marker_of, word_set
+from tiercrawl.core.regions import (
+    MIN_PARAGRAPH,
+    PARAGRAPHS,
+    TAG_MARKERS,
+    Block,
+    marker_of,
+    word_set,
+)
 from tiercrawl.core.text import fold
 from tiercrawl.core.urls import resolve_link
 
 __all__ = [
     "BREAKS",
     "LINK_TAGS",
-    "PARAGRAPHS",
     "SKIP_SUBTREE",
     "LinkSpan",
     "Walk",
@@ -37,12 +43,6 @@ BREAKS = word_set(
     "address article aside blockquote body br center dd details dialog div dl dt fieldset "
     "figcaption figure footer form h1 h2 h3 h4 h5 h6 header hr li main nav ol option p pre "
     "section summary table tbody td tfoot th thead tr ul img button select textarea"
-)
-# Elements whose text forms a paragraph for content scoring and a context for links.
-PARAGRAPHS = word_set(
-    "address article aside blockquote body center dd details div dl dt fieldset figcaption "
-    "figure footer form h1 h2 h3 h4 h5 h6 header li main nav ol p pre section summary table "
-    "td th ul"
 )
 # Matched against the lower-cased style without whitespace; a value ends at ";", "!" or the end.
 _HIDDEN_STYLE = re.compile(
