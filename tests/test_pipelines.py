@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from scrapy import Spider
 from scrapy.utils.test import get_crawler
@@ -111,6 +112,50 @@ def test_a_rendered_page_keeps_the_robots_directives_of_its_raw_html() -> None:
     item.status = 200
     item.raw_html = '<meta name="robots" content="noindex"><p>Raw page</p>'
     item.html = '<meta name="robots" content="nofollow"><p>Rendered <a href="/x">x</a></p>'
-    ExtractPipeline.from_crawler(crawler).process_item(item)
+    ExtractPipeline.from_crawler(crawler).fill_item(item)
     assert item.meta_robots == ["noindex", "nofollow"]
     assert (item.indexable, item.indexability, item.page_nofollow) == (False, ["noindex"], True)
+
+
+def _page(n: int) -> PageItem:
+    item = PageItem(run_id="run-1", campaign="acme", url=f"{PAGE}?{n}", tier=1)
+    item.final_url, item.status = item.url, 200
+    item.html = f'<p>Page {n}: <a href="https://money.example/drills">drills</a></p>'
+    return item
+
+
+def test_pages_are_extracted_by_batches() -> None:
+    crawler = get_crawler(Spider, settings_dict={"TIERCRAWL_EXTRACT_BATCH": 3})
+    crawler._apply_settings()
+    pipeline = ExtractPipeline.from_crawler(crawler)
+    items = [_page(n) for n in range(4)]
+
+    async def crawl() -> list[int]:
+        waiting = [asyncio.ensure_future(pipeline.process_item(item)) for item in items[:2]]
+        await asyncio.sleep(0)
+        seen = [item.link_count for item in items]  # two pages wait for a third
+        waiting += [asyncio.ensure_future(pipeline.process_item(item)) for item in items[2:]]
+        assert await asyncio.gather(*waiting) == items
+        return seen
+
+    started = asyncio.run(crawl())
+    assert started == [0, 0, 0, 0]
+    # The fourth page came alone: extracted after BATCH_WAIT, with no batch to fill.
+    assert [item.link_count for item in items] == [1, 1, 1, 1]
+    assert [item.links[0]["url"] for item in items] == ["https://money.example/drills"] * 4
+
+
+def test_a_page_that_fails_its_extraction_fails_alone() -> None:
+    crawler = get_crawler(Spider, settings_dict={"TIERCRAWL_EXTRACT_BATCH": 2})
+    crawler._apply_settings()
+    pipeline = ExtractPipeline.from_crawler(crawler)
+    good = _page(1)
+
+    async def crawl() -> list[Any]:
+        calls = [pipeline.process_item(object()), pipeline.process_item(good)]
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+    failed, passed = asyncio.run(crawl())
+    assert isinstance(failed, TypeError)  # no item at all
+    assert passed is good
+    assert good.link_count == 1

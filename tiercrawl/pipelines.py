@@ -48,6 +48,10 @@ _BULKY_FIELDS = frozenset(
     {"target_links", "removed_links", "commercial_domains", "main_text", "title"}
 )
 
+# Seconds a page waits, at most, for the rest of its extraction batch: nothing to a crawl,
+# and under load a batch fills long before.
+BATCH_WAIT = 0.05
+
 # Seconds between the tries of a batch the store could not take (connection lost,
 # no server to select): a restarted or failed-over MongoDB has its writes, not a gap.
 WRITE_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0)
@@ -56,13 +60,22 @@ WRITE_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0)
 class ExtractPipeline:
     """Fills a page item's signals and ``links`` from its HTML.
 
-    Settings: ``TIERCRAWL_CONTEXT_CHARS`` (default 300), the text kept around each link.
+    Pages are extracted in batches, back to back: between two pages, Scrapy's
+    own work pushes the extraction's code and data out of the CPU's caches,
+    and a page extracted cold costs about 1.5 times one extracted warm. A
+    page waits for the batch to fill, or `BATCH_WAIT` seconds at most.
+
+    Settings: ``TIERCRAWL_CONTEXT_CHARS`` (default 300), the text kept around each link;
+    ``TIERCRAWL_EXTRACT_BATCH`` (default 16), the pages of a batch (1: each page as it comes).
     """
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.context_chars = crawler.settings.getint("TIERCRAWL_CONTEXT_CHARS", 300)
+        self.batch_size = max(1, crawler.settings.getint("TIERCRAWL_EXTRACT_BATCH", 16))
         self._domains_by_page: dict[str, frozenset[str]] | None = None
+        self._batch: list[tuple[Any, asyncio.Future[None]]] = []
+        self._batch_timer: asyncio.TimerHandle | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
@@ -88,7 +101,37 @@ class ExtractPipeline:
                 ", ".join(copies) or "none",
             )
 
-    def process_item(self, item: Any) -> Any:
+    async def process_item(self, item: Any) -> Any:
+        if self.batch_size == 1:
+            self.fill_item(item)
+            return item
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        self._batch.append((item, done))
+        if len(self._batch) >= self.batch_size:
+            self._extract_batch()
+        elif self._batch_timer is None:
+            self._batch_timer = loop.call_later(BATCH_WAIT, self._extract_batch)
+        await done
+        return item
+
+    def _extract_batch(self) -> None:
+        if self._batch_timer is not None:
+            self._batch_timer.cancel()
+            self._batch_timer = None
+        batch, self._batch = self._batch, []
+        for item, done in batch:
+            if done.cancelled():
+                continue
+            try:
+                self.fill_item(item)
+            except Exception as exc:  # noqa: BLE001 - the page's own, raised where it waits
+                done.set_exception(exc)
+            else:
+                done.set_result(None)
+
+    def fill_item(self, item: Any) -> None:
+        """Fill ``item``'s signals and links from its HTML, at once."""
         adapter = ItemAdapter(item)
         headers = adapter.get("headers") or {}
         adapter["x_robots_tag"] = x_robots_tokens(headers.get("x-robots-tag", []))
@@ -112,7 +155,6 @@ class ExtractPipeline:
         if adapter["error"]:
             stats.inc_value(f"tiercrawl/error/{adapter['error']}")
         stats.inc_value("tiercrawl/links_extracted", len(adapter["links"]))
-        return item
 
     def _extract(self, adapter: ItemAdapter, html: str) -> None:
         facts = extract_page(html, adapter["final_url"], context_chars=self.context_chars)
