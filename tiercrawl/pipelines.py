@@ -184,8 +184,12 @@ class ExtractPipeline:
             "campaign": adapter["campaign"],
             "source_url": adapter["url"],
         }
-        # vars(), not asdict(): asdict deep-copies every value of every link.
-        links = [{**owner, **vars(link)} for link in facts.links]
+        # The LinkFacts end here: each one's own attribute dict becomes its document, with
+        # the page's fields added, where a copy of each cost 35 to 50 µs a page (and
+        # asdict() deep-copies every value of every link).
+        links = [vars(link) for link in facts.links]
+        for link in links:
+            link.update(owner)
         adapter["links"] = links
         # Kept on the page so that placements and scoring never read the run's links back,
         # unless there are too many for a page document (MongoDB's limit is 16 MB).
