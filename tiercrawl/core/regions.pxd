@@ -15,8 +15,6 @@ cdef class Block:
                points=Py_ssize_t, share=double, weight=Py_ssize_t, threshold=double)
 cpdef list find_content(blocks)
 
-cpdef double _score(Block block)
-
 @cython.locals(block=Block)
 cpdef bint _inside_article(Block block)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import lru_cache
+from operator import attrgetter
 
 __all__ = [
     "MIN_PARAGRAPH",
@@ -266,7 +267,7 @@ def find_content(blocks: Iterable[Block]) -> list[Block]:
         return []
     for cand in candidates:
         cand.score *= 1 - cand.link_density
-    top = max(candidates, key=_score)
+    top = max(candidates, key=attrgetter("score"))
     if top.score <= 0:
         return []
     while (
@@ -295,10 +296,6 @@ def find_content(blocks: Iterable[Block]) -> list[Block]:
 
 
 CLIMB = 1.3
-
-
-def _score(block: Block) -> float:
-    return block.score
 
 
 def _inside_article(block: Block | None) -> bool:
