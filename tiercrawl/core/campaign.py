@@ -77,11 +77,7 @@ class Entry:
     @property
     def deal(self) -> dict[str, Any]:
         """The `DEAL_FIELDS`, None where the campaign records nothing."""
-        return {
-            "vendor": self.vendor,
-            "guaranteed_until": self.guaranteed_until,
-            "price": self.price,
-        }
+        return {name: getattr(self, name) for name in DEAL_FIELDS}
 
 
 @dataclass(frozen=True)
