@@ -117,14 +117,8 @@ def link_ids(run_id: str, source_url: str, positions: Iterable[int]) -> Iterator
     hashed = hashlib.blake2b(page.encode(), digest_size=16)
     for position in positions:
         key = hashed.copy()
-        key.update(
-            _POSITIONS[position] if 0 <= position < len(_POSITIONS) else str(position).encode()
-        )
+        key.update(str(position).encode())
         yield key.digest()
-
-
-# The positions of a page's first links as link_ids hashes them: made once, not per link.
-_POSITIONS = [str(position).encode() for position in range(1024)]
 
 
 def _insert(collection: Collection[dict[str, Any]], docs: list[dict[str, Any]]) -> int:
@@ -289,11 +283,7 @@ class Store:
         for (run_id, source_url), page in groupby(docs, itemgetter("run_id", "source_url")):
             links = list(page)
             ids = link_ids(run_id, source_url, [link["position"] for link in links])
-            for link, id_ in zip(links, ids):
-                # A copy, then the id: faster than {**link, "_id": id_}, the same document.
-                doc = dict(link)
-                doc["_id"] = id_
-                batch.append(doc)
+            batch += [{**link, "_id": id_} for link, id_ in zip(links, ids)]
         if not batch:
             return 0
         try:
