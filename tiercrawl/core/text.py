@@ -11,6 +11,7 @@ report's own words included.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 __all__ = ["fold", "fold_case", "terminal_safe"]
@@ -30,9 +31,19 @@ _CONTROLS_ESCAPED = {
 }
 
 
+# `str.translate` maps a non-ASCII text character by character: 0.7 ms for the 19,000
+# characters of a real page's body text, where this search takes 0.05 ms. An ASCII text
+# it maps from a table, faster than the search.
+_CONTROL_CHARS = re.compile("[" + "".join(re.escape(chr(code)) for code in _CONTROLS) + "]")
+
+
 def fold(text: str | None) -> str:
     """``text`` without control characters, its whitespace runs folded to one space."""
-    return " ".join(text.translate(_CONTROLS).split()) if text else ""
+    if not text:
+        return ""
+    if text.isascii() or _CONTROL_CHARS.search(text) is not None:
+        text = text.translate(_CONTROLS)
+    return " ".join(text.split())
 
 
 def fold_case(text: str | None) -> str:
