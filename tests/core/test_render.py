@@ -100,16 +100,31 @@ def test_scan_reads_noscript_pleas(noscript: str, plea: bool) -> None:
     assert (found is not None) is plea
 
 
-def test_scan_links_resolve_against_base_href_with_folded_anchor() -> None:
+def test_scan_links_resolve_against_the_first_base_href() -> None:
     html = (
-        '<head><base href="https://cdn.example.org/dir/"></head><body>'
-        '<a href="page">A <b>bold</b>\n link</a><a href="mailto:x@y.z">mail</a>'
-        '<a href="/root">root</a><a>no href</a></body>'
+        '<head><base href="https://cdn.example.org/dir/"><base href="https://other.example/">'
+        '</head><body><a href="page">A <b>bold</b>\n link</a><a href="mailto:x@y.z">mail</a>'
+        '<a href="/root">root</a><a>no href</a><a href="https://a.example/x">x</a></body>'
     )
     assert scan_html(html, URL).links == (
-        ("https://cdn.example.org/dir/page", "A bold link"),
-        ("https://cdn.example.org/root", "root"),
+        "https://cdn.example.org/dir/page",
+        "https://cdn.example.org/root",
+        "https://a.example/x",
     )
+
+
+def test_scan_finds_the_first_framework_root_and_counts_each_handler_element_once() -> None:
+    html = (
+        '<body><div id="main"><div id="app" data-v-app=""></div></div><div id="root"></div>'
+        "<img src=x onload='a()' onerror='b()'></body>"
+    )
+    sig = scan_html(html, URL)
+    assert (sig.app_root, sig.scripts) == ("[data-v-app]", 1)
+
+
+def test_scan_text_drops_control_characters_of_any_text() -> None:
+    html = "<body><p>Gr\u00fc\u00dfe\x07 aus  K\u00f6ln\u202e</p></body>"
+    assert scan_html(html, URL).text_chars == len("Grüße aus Köln")
 
 
 @pytest.mark.parametrize("html", ["", "   ", "\x00", "<?xml version='1.0' encoding='latin-1'?>"])
@@ -138,7 +153,7 @@ def test_auto_renders_an_app_shell_first() -> None:
 
 
 def test_auto_renders_when_an_expected_target_is_absent() -> None:
-    links = (("https://other.example/", "x"),)
+    links = ("https://other.example/",)
     render, reason = decide(signals(links=links), targets=(TARGET, "https://acme.example/saws/"))
     assert render
     assert reason == "target_absent: 2 of 2 expected links not in the raw HTML, 2 scripts"
@@ -146,7 +161,7 @@ def test_auto_renders_when_an_expected_target_is_absent() -> None:
 
 def test_auto_matches_targets_with_the_contract_normalisation() -> None:
     # www., trailing slash, fragment and tracking parameters do not make a target absent.
-    links = (("https://ACME.example/drills?utm_source=blog#buy", "Acme"),)
+    links = ("https://ACME.example/drills?utm_source=blog#buy",)
     assert decide(signals(links=links)) == (False, None)
 
 
@@ -160,7 +175,7 @@ def test_auto_never_renders_error_pages(status: int | None) -> None:
 
 
 def test_auto_renders_noscript_pleas_and_known_sites_only_after_the_target_check() -> None:
-    present = (("https://acme.example/drills/", "Acme"),)
+    present = ("https://acme.example/drills/",)
     plea = "Please enable JavaScript to view the comments."
     assert decide(signals(links=present, noscript_plea=plea)) == (True, f"noscript: {plea}")
     assert decide(signals(links=present), site=True) == (
@@ -220,10 +235,13 @@ def test_mark_rendered_only_on_extracted_links() -> None:
 
 def test_site_memory_learns_only_when_rendering_revealed_links() -> None:
     memory = SiteMemory()
-    raw = signals(links=(("https://a.example/", "A"),))
+    raw = signals(links=("https://a.example/", "https://a.example/"))
     assert not memory.learn(URL, raw, raw)
+    # The same targets, one dropped or written another way: nothing revealed.
+    assert not memory.learn(URL, raw, signals(links=("https://www.a.example/?utm_id=1",)))
     assert URL not in memory
-    assert memory.learn(URL, raw, signals(links=(*raw.links, ("https://b.example/", "B"))))
+    assert memory.learn(URL, raw, signals(links=(*raw.links, "https://a.example/")))
+    assert memory.learn(URL, raw, signals(links=(*raw.links, "https://b.example/")))
     assert "https://www.blog.example.org/other" in memory
     assert "https://forum.example.org/t/1" not in memory
 
@@ -234,6 +252,7 @@ def test_site_memory_learns_only_when_rendering_revealed_links() -> None:
         (200, "<p>text</p><SCRIPT src=a.js></SCRIPT>", True),
         (200, "<script>x()</script>", True),
         (200, "<p>text</p><SCRIPT\tsrc=app.js></SCRIPT>", True),
+        (200, "<p>text</p><Script>x()</Script>", True),
         (200, "<p>no scripts, only <scripted> words</p>", False),
         (200, "<body ONLOAD='go()'><p>text</p></body>", True),
         (200, '<svg onload = "go()"></svg>', True),

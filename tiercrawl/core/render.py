@@ -12,7 +12,7 @@ rendered links. The rules and the reason vocabulary are documented in
 from __future__ import annotations
 
 import re
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from tiercrawl.core.text import fold
-from tiercrawl.core.urls import match_key, resolve
+from tiercrawl.core.urls import match_key, resolve, resolve_link
 
 if TYPE_CHECKING:
     from tiercrawl.core.extract import LinkFacts
@@ -66,15 +66,13 @@ _JS_TYPES = frozenset(
 )
 # Inline handlers that run with no one clicking: <body onload>, <svg onload>, <img onerror>.
 _HANDLERS = ("onload", "onerror", "onpageshow")
-_HANDLER_XPATH = etree.XPath("//*[" + " or ".join(f"@{name}" for name in _HANDLERS) + "]")
+_HANDLER_SET = frozenset(_HANDLERS)
 # Mount points of client-side frameworks (React, Vue, Next, Nuxt, Gatsby, Svelte, Angular, ...).
-_ROOT_IDS = ("root", "app", "__next", "__nuxt", "___gatsby", "svelte", "q-app", "ember-app")
-_ROOT_ATTRS = ("ng-app", "ng-version", "data-reactroot", "data-v-app", "data-server-rendered")
-_ROOT_XPATH = etree.XPath(
-    "//*["
-    + " or ".join([*(f"@id='{i}'" for i in _ROOT_IDS), *(f"@{a}" for a in _ROOT_ATTRS)])
-    + "]"
+_ROOT_IDS = frozenset(
+    ("root", "app", "__next", "__nuxt", "___gatsby", "svelte", "q-app", "ember-app")
 )
+_ROOT_ATTRS = ("ng-app", "ng-version", "data-reactroot", "data-v-app", "data-server-rendered")
+_ROOT_ATTR_SET = frozenset(_ROOT_ATTRS)
 _ASKS_FOR_JS = re.compile(
     r"\b(?:enable|turn on|activate|allow|switch on)\b.{0,40}\bjavascript\b"
     r"|\bjavascript\b.{0,40}\b(?:required|disabled|needed|turned off|is off|must be)\b"
@@ -113,7 +111,7 @@ class PageSignals:
     text_chars: int
     app_root: str | None
     noscript_plea: str | None
-    links: tuple[tuple[str, str], ...]  # (absolute URL, anchor text), in document order
+    links: tuple[str, ...]  # the absolute URLs of its <a href>, in document order
 
 
 @dataclass(frozen=True)
@@ -142,9 +140,11 @@ def _text(el: etree._Element) -> str:
     return fold("".join(el.itertext()))
 
 
-# Searched in the lower-cased page: a case-insensitive regex scans a 28 KB page 5 times slower.
-_SCRIPT_TAG = re.compile(r"<script[\s>]")
-# "on" as a literal prefix: an alternation of the whole names is searched 10 times slower.
+# Searched in the page as it is: lower-casing a page costs more than the whole search
+# (a real page, its scripts in its head: 2.5 against 320 µs, lower-cased).
+_SCRIPT_TAG = re.compile(r"<script[\s>]", re.IGNORECASE)
+# Searched in the lower-cased page, "on" as a literal prefix: case-insensitive, or as an
+# alternation of the whole names, it scans a page 5 to 10 times slower than the two.
 _HANDLER_NAME = re.compile("on(?:" + "|".join(name[2:] for name in _HANDLERS) + ")")
 _HANDLER_ATTR = re.compile(r"<[a-z][^<>]*\s(?:" + "|".join(_HANDLERS) + r")\s*=", re.IGNORECASE)
 
@@ -158,18 +158,21 @@ def may_need_render(status: int | None, html: str) -> bool:
     """
     if not 200 <= (status or 0) < 300:
         return False
-    lowered = html.lower()
-    if _SCRIPT_TAG.search(lowered) is not None:
+    if _SCRIPT_TAG.search(html) is not None:
         return True
     # The tag-aware pattern only where a handler's name occurs at all: it is slow to fail.
-    return _HANDLER_NAME.search(lowered) is not None and _HANDLER_ATTR.search(html) is not None
+    return (
+        _HANDLER_NAME.search(html.lower()) is not None and _HANDLER_ATTR.search(html) is not None
+    )
 
 
 def scan_html(html: str, url: str) -> PageSignals:
-    """The render signals of a page, from one lxml parse.
+    """The render signals of a page, from one lxml parse and one pass over its elements.
 
-    Cheaper than a full extraction, because auto mode scans every page while
-    only about one in ten gets rendered.
+    Auto mode scans every raw page with a script (nearly every real page) while
+    only about one in ten gets rendered, so this must cost well under the
+    extraction: 1.8 against 4.5 ms on the mean page of the placement corpus
+    (docs/rendering.md).
     """
     try:
         root = etree.fromstring(html.encode("utf-8", "replace"), _PARSER)
@@ -177,39 +180,48 @@ def scan_html(html: str, url: str) -> PageSignals:
         return _EMPTY
     if root is None:
         return _EMPTY
+    base_href = None
+    hrefs = []
+    scripts = 0
+    plea = None
+    marker = None
+    for el in root.iter(etree.Element):
+        tag = el.tag
+        if tag == "a":
+            href = el.get("href")
+            if href:
+                hrefs.append(href)
+        elif tag == "script":
+            scripts += (el.get("type") or "").split(";")[0].strip().lower() in _JS_TYPES
+        elif tag == "noscript":
+            if plea is None and _ASKS_FOR_JS.search(text := _text(el)):
+                plea = text
+        elif tag == "base" and base_href is None:
+            base_href = el.get("href") or None
+        names = el.keys()
+        if names:
+            scripts += not _HANDLER_SET.isdisjoint(names)
+            if marker is None and (
+                el.get("id") in _ROOT_IDS or not _ROOT_ATTR_SET.isdisjoint(names)
+            ):
+                marker = el
     base = url
-    for el in root.iter("base"):
-        href = el.get("href")
-        if href and (resolved := resolve(href, url)):
-            base = resolved
-            break
-    links = []
-    for a in root.iter("a"):
-        href = a.get("href")
-        if href and (resolved := resolve(href, base)):
-            links.append((resolved, _text(a)))
-    scripts = len(_HANDLER_XPATH(root)) + sum(
-        1
-        for el in root.iter("script")
-        if (el.get("type") or "").split(";")[0].strip().lower() in _JS_TYPES
-    )
-    plea = next(
-        (text for el in root.iter("noscript") if _ASKS_FOR_JS.search(text := _text(el))),
-        None,
-    )
-    marker = next(iter(_ROOT_XPATH(root)), None)
+    if base_href is not None and (resolved := resolve(base_href, url)):
+        base = resolved
+    links = tuple(found[0] for href in hrefs if (found := resolve_link(href, base)))
     app_root = None
     if marker is not None:
-        found = [f"[{a}]" for a in _ROOT_ATTRS if marker.get(a) is not None]
-        app_root = found[0] if found else f"#{marker.get('id')}"
+        found_attrs = [f"[{a}]" for a in _ROOT_ATTRS if marker.get(a) is not None]
+        app_root = found_attrs[0] if found_attrs else f"#{marker.get('id')}"
     etree.strip_elements(root, *_INVISIBLE, with_tail=False)
     body = next(root.iter("body"), root)
+    text = etree.tostring(body, method="text", encoding=str, with_tail=False)
     return PageSignals(
         scripts=scripts,
-        text_chars=len(_text(body)),
+        text_chars=len(fold(text)),
         app_root=app_root,
         noscript_plea=plea,
-        links=tuple(links),
+        links=links,
     )
 
 
@@ -234,7 +246,7 @@ def decide_render(policy: RenderPolicy, facts: RenderFacts) -> tuple[bool, str |
     if signals.text_chars < policy.shell_text_chars:
         root = f"{signals.app_root}, " if signals.app_root else ""
         return True, f"app_shell: {root}{signals.text_chars} characters of text"
-    present = {match_key(url) for url, _ in signals.links} if facts.targets else set()
+    present = {match_key(url) for url in signals.links} if facts.targets else set()
     missing = [t for t in facts.targets if match_key(t) not in present]
     if missing:
         return True, (
@@ -314,7 +326,10 @@ class SiteMemory:
 
     def learn(self, url: str, raw: PageSignals, rendered: PageSignals) -> bool:
         """Remembers the site when rendering revealed links the raw HTML lacked; says whether."""
-        revealed = bool(compare_links(raw.links, rendered.links).rendered_only)
+        # As `compare_links` pairs them: a target linked more often rendered than raw.
+        revealed = bool(
+            Counter(map(match_key, rendered.links)) - Counter(map(match_key, raw.links))
+        )
         if revealed:
             self._sites.add(_site(url))
         return revealed
