@@ -7,6 +7,7 @@ Usage::
     .venv/bin/python bench/extract_speed.py --compare bench/out/extract-before.json
     .venv/bin/python bench/extract_speed.py --against old_extract --path /tmp/old
     .venv/bin/python bench/extract_speed.py --python-walk
+    .venv/bin/python bench/extract_speed.py --render-check
 
 Two inputs: (a) the labelled corpus pages (``placement-dev``, real pages, median
 88 KB), decompressed before timing; (b) one generated article-like page of the
@@ -20,7 +21,9 @@ version, copied out of git) in the same run, interleaved, and prints the ratio;
 ``--compare FILE`` prints the figures next to ones saved earlier with ``--save``;
 ``--python-walk`` times the extraction with the Python walk alongside the compiled
 one (``tiercrawl.core.walk`` and ``_walk``), after checking that every page gives
-the same facts with both.
+the same facts with both; ``--render-check`` also times what ``auto`` rendering
+does with every raw page before its extraction (``may_need_render``, then
+``scan_html`` where that says yes), on the page's text as the spider has it.
 """
 
 from __future__ import annotations
@@ -101,6 +104,20 @@ def _with_python_walk(extract_page: Extract) -> Extract:
     return extract_with_python_walk
 
 
+def _render_check(pages: list[tuple[bytes, str]]) -> Extract:
+    """Auto mode's look at a raw page: the script search, then the scan of a page with one."""
+    from tiercrawl.core.render import may_need_render, scan_html
+
+    # Decoded before the timing: the spider has the page's text already.
+    texts = {id(html): html.decode("utf-8", "replace") for html, _ in pages}
+
+    def render_check(html: str | bytes, url: str) -> Any:
+        text = texts[id(html)] if isinstance(html, bytes) else html
+        return scan_html(text, url) if may_need_render(200, text) else None
+
+    return render_check
+
+
 def _check_same(extracts: list[Extract], pages: list[tuple[bytes, str]]) -> None:
     for html, url in pages:
         first, *others = (asdict(extract(html, url)) for extract in extracts)
@@ -130,6 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--python-walk", action="store_true", help="time the Python walk alongside, same run"
     )
+    parser.add_argument(
+        "--render-check", action="store_true", help="also time auto rendering's look at a page"
+    )
     args = parser.parse_args(argv)
     sys.path[:0] = args.path
 
@@ -149,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     pages = corpus_pages(args.corpus, args.limit)
     if args.python_walk:
         _check_same(extracts, [*pages, (html.encode(), PAGE_URL)])
+    if args.render_check:
+        extracts.append(_render_check(pages))
+        names.append("render check")
     corpus = _time_corpus(extracts, pages, args.repeats)
     generated = _time_generated(extracts, html, args.repeats, args.loops)
     results = {n: _figures(c, g) for n, c, g in zip(names, corpus, generated, strict=True)}
@@ -163,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{name:{width}} {fig['corpus_mean_ms']:12.2f} {fig['corpus_median_ms']:14.2f}"
             f" {fig['generated_ms']:10.2f}"
         )
-    if len(results) > 1:
+    if names[0] != "current" or saved is not None:
         first, last = next(iter(results.values())), results["current"]
         print(f"ratio current/{next(iter(results))}")
         print(
