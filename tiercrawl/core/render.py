@@ -80,7 +80,9 @@ _ASKS_FOR_JS = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _INVISIBLE = ("script", "style", "noscript", "template")
-_PARSER = etree.HTMLParser(encoding="utf-8", remove_comments=True, no_network=True)
+_PARSER = etree.HTMLParser(
+    encoding="utf-8", remove_comments=True, no_network=True, collect_ids=False
+)
 
 
 @dataclass(frozen=True)
