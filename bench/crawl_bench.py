@@ -1,6 +1,7 @@
 """The crawl benchmark (issue 2): tiercrawl against a bare Scrapy spider and advertools.
 
-Usage: ``.venv/bin/python bench/crawl_bench.py [--pages 5000] [--quick] [--profile] [--rounds N]``
+Usage: ``.venv/bin/python bench/crawl_bench.py [--pages 5000] [--quick] [--profile] [--rounds N]
+[--corpus DIR [--copies 4]] [--render auto|always|never]``
 
 Generates a deterministic site of article-like pages (~30 KB, ~70 links each)
 on several loopback hosts, serves it with nginx, and measures in one run, one
@@ -15,6 +16,10 @@ contender after the other, with equal concurrency and AutoThrottle off:
 * ``tiercrawl+store``: the same crawl with the store in a process of its own
   (``TIERCRAWL_MONGO_URI``), which separates tiercrawl's own CPU from the
   store's, as with a production MongoDB on another machine.
+
+``--corpus DIR`` crawls the real pages of a labelled corpus (``placement-dev``) instead,
+``--copies`` times each (the targets of issue 2 are set for the generated site);
+``--render`` is tiercrawl's ``TIERCRAWL_RENDER`` (default ``auto``, its own default).
 
 ``--rounds N`` runs the contenders N times, interleaved, and judges the
 targets on the median of the rounds' ratios. Prints a table per round and
@@ -42,7 +47,7 @@ from typing import Any
 import scrapy
 from crawlbench.measure import Measurement, cpu_seconds, memory_kib, run_measured
 from crawlbench.nginx import NGINX, free_port, serving
-from crawlbench.site import ARTICLE_HOSTS, Site, generate_site
+from crawlbench.site import ARTICLE_HOSTS, Site, corpus_site, generate_site
 from crawlbench.store import store_server
 
 from tiercrawl import settings as project
@@ -122,10 +127,11 @@ class Result:
 class Bench:
     """The contenders' runs over one generated, served site."""
 
-    def __init__(self, site: Site, work: Path, rss_at: list[int]) -> None:
+    def __init__(self, site: Site, work: Path, rss_at: list[int], render: str = "auto") -> None:
         self.site = site
         self.work = work
         self.rss_at = rss_at
+        self.render = render
 
     def env(self, **extra: str) -> dict[str, str]:
         """The environment of a contender: ours, minus anything that would pick a store or
@@ -199,6 +205,8 @@ class Bench:
             "-a",
             f"campaign={self.site.campaign}",
             *self.scrapy_args(name, project.EXTENSIONS),
+            "-s",
+            f"TIERCRAWL_RENDER={self.render}",
         ]
 
     def tiercrawl(self) -> Result:
@@ -392,6 +400,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--profile", action="store_true", help="also profile tiercrawl")
     parser.add_argument("--seed", type=int, default=2)
+    parser.add_argument("--corpus", type=Path, help="crawl this labelled corpus's real pages")
+    parser.add_argument("--copies", type=int, default=4, help="of each corpus page (default 4)")
+    parser.add_argument("--render", choices=("auto", "always", "never"), default="auto")
     parser.add_argument(
         "--rounds",
         type=int,
@@ -413,10 +424,13 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         port = free_port(ARTICLE_HOSTS[0])
         started = time.perf_counter()
-        site = generate_site(work, pages, port, seed=args.seed)
+        if args.corpus:
+            site = corpus_site(work, args.corpus, args.copies, port)
+        else:
+            site = generate_site(work, pages, port, seed=args.seed)
         print(f"site: {site.pages} pages on {len(site.hosts)} hosts, port {port}, "
               f"generated in {time.perf_counter() - started:.0f} s")  # fmt: skip
-        bench = Bench(site, work, rss_at)
+        bench = Bench(site, work, rss_at, args.render)
         runs = {
             "bare": bench.bare,
             "advertools": bench.advertools,
@@ -437,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
                         print(f"  {result.pages} pages in {result.wall_s:.1f} s, "
                               f"{result.cpu_s:.1f} CPU s {' '.join(result.notes)}", flush=True)  # fmt: skip
                         # Written after each contender, so a long run leaves what it has measured.
-                        ratios = _write_report(site, rounds)
+                        ratios = _write_report(bench, rounds)
             profile = bench.profile() if args.profile else None
 
     if any(rounds):
@@ -451,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _write_report(site: Site, rounds: list[dict[str, Result]]) -> dict[str, float]:
+def _write_report(bench: Bench, rounds: list[dict[str, Result]]) -> dict[str, float]:
     """Writes crawl_bench.json; returns the ratios, the median of the rounds' for several.
 
     The bare spider's CPU per page varies by up to a fifth between runs of one
@@ -462,12 +476,14 @@ def _write_report(site: Site, rounds: list[dict[str, Result]]) -> dict[str, floa
         key: round(statistics.median(r[key] for r in each if key in r), 3)
         for key in dict.fromkeys(k for r in each for k in r)
     }
+    site = bench.site
     report = {
         "machine": _machine(),
         "pages": site.pages,
         "hosts": list(site.hosts),
         "mean_page_bytes": round(site.html_bytes / site.pages),
-        "settings": SHARED_SETTINGS,
+        "site": site.kind,
+        "settings": {**SHARED_SETTINGS, "TIERCRAWL_RENDER": bench.render},
         "results": [r.as_dict() for r in rounds[0].values()],
         "rounds": [[r.as_dict() for r in results.values()] for results in rounds],
         "ratios_per_round": each,

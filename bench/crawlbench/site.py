@@ -11,13 +11,15 @@ pages that the tier-1 articles link to live on one more host.
 
 from __future__ import annotations
 
+import gzip
+import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-__all__ = ["Site", "generate_site"]
+__all__ = ["Site", "corpus_site", "generate_site"]
 
 ARTICLE_HOSTS = ("127.0.0.31", "127.0.0.32", "127.0.0.33", "127.0.0.34")
 MONEY_HOST = "127.0.0.35"
@@ -50,6 +52,7 @@ class Site:
     campaign: Path  # the campaign YAML (contract §1)
     urls: Path  # every URL to crawl, one a line, in the campaign's crawl order
     html_bytes: int  # of all pages
+    kind: str = "generated"  # or "corpus": real pages (`corpus_site`)
 
     @property
     def hosts(self) -> tuple[str, ...]:
@@ -196,6 +199,42 @@ def generate_site(directory: Path, pages: int, port: int, seed: int = 2) -> Site
     urls.write_text("".join(f"{url}\n" for url in (*articles, *targets)), encoding="utf-8")
     html_bytes = sum(path.stat().st_size for path in root.rglob("*.html"))
     return Site(root, port, articles, targets, campaign, urls, html_bytes)
+
+
+def corpus_site(directory: Path, corpus: Path, copies: int, port: int) -> Site:
+    """The real pages of a labelled corpus (``placement-dev``), ``copies`` of each, as the
+    tier-1 pages of one money page, spread over the article hosts like a generated site.
+
+    Each copy gets a link to the money page before its ``</body>``: in ``auto`` mode a
+    page without its expected link is rendered, and the crawl would measure Chromium.
+    """
+    labels = json.loads((corpus / "labels.json").read_text(encoding="utf-8"))
+    root = directory / "site"
+    for host in (*ARTICLE_HOSTS, MONEY_HOST):
+        (root / host).mkdir(parents=True, exist_ok=True)
+        (root / host / "robots.txt").write_text(ROBOTS_TXT, encoding="utf-8")
+    money = f"http://{MONEY_HOST}:{port}/products/0.html"
+    _write(root / MONEY_HOST / "products/0.html", "<html><body><p>Product 0</p></body></html>")
+    link = f'<p><a href="{money}">our product</a></p>'.encode()
+    articles: list[str] = []
+    for copy in range(copies):
+        for name in sorted(labels):
+            html = gzip.decompress((corpus / "pages" / name).read_bytes())
+            end = html.lower().rfind(b"</body>")
+            html = html[:end] + link + html[end:] if end >= 0 else html + link
+            host = ARTICLE_HOSTS[len(articles) % len(ARTICLE_HOSTS)]
+            path = f"real/{copy}/{name.removesuffix('.gz')}"
+            (root / host / path).parent.mkdir(parents=True, exist_ok=True)
+            (root / host / path).write_bytes(html)
+            articles.append(f"http://{host}:{port}/{path}")
+    campaign = directory / "corpus-campaign.yaml"
+    tier1 = [{"url": url, "target": money} for url in articles]
+    document = {"name": "crawl-bench-corpus", "money_site": f"http://{MONEY_HOST}:{port}/"}
+    campaign.write_text(yaml.safe_dump({**document, "tier1": tier1}), encoding="utf-8")
+    urls = directory / "urls.txt"
+    urls.write_text("".join(f"{url}\n" for url in (*articles, money)), encoding="utf-8")
+    html_bytes = sum(path.stat().st_size for path in root.rglob("*.html"))
+    return Site(root, port, articles, [money], campaign, urls, html_bytes, kind="corpus")
 
 
 def _write(path: Path, text: str) -> None:
