@@ -34,6 +34,10 @@ def _regions(html: str) -> dict[str, str]:
         ("div", None, "comment-content", "comments"),
         ("div", None, "mainMenu", "nav"),
         ("div", None, "sidebarLeft widget-area", "aside"),
+        ("div", None, "SIDEBAR", "aside"),  # capitals, no camelCase
+        ("div", None, "Kopf\u00fcberschrift men\u00fc-nav", "nav"),  # "\u00fc" separates
+        ("div", None, "topNavigation", "nav"),
+        ("div", None, "mainnavigation2", "nav"),  # an affix, digits kept in the token
         ("section", None, "disqus_thread", "comments"),
         ("div", None, "post-tags", "aside"),
         ("a", None, "btn btn-primary", "aside"),

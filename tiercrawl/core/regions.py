@@ -86,13 +86,18 @@ _CONTENT_TOKENS = word_set(
     "content main article articlebody story entry post body text prose blog hentry "
     "postcontent entrycontent storybody"
 )
-_SPLIT = re.compile(r"[^a-z0-9]+")
+_WORD = re.compile(r"[a-z0-9]+")
 _CAMEL = re.compile(r"([a-z])([A-Z])")
 _PRECEDENCE = {"comments": 0, "footer": 1, "header": 2, "nav": 3, "aside": 4}
 
 
 def _tokens(value: str) -> list[str]:
-    return [t for t in _SPLIT.split(_CAMEL.sub(r"\1 \2", value).lower()) if t]
+    # Real pages' ids and classes are many and mostly lower-case: only a value with a
+    # capital can hold camelCase words (and the substitution costs as much as the rest).
+    lowered = value.lower()
+    if lowered != value:
+        lowered = _CAMEL.sub(r"\1 \2", value).lower()
+    return _WORD.findall(lowered)
 
 
 @lru_cache(maxsize=8192)
@@ -103,7 +108,7 @@ def _token_region(token: str) -> str | None:
     if len(token) < 6:
         return None
     for region, affixes in _AFFIXES:
-        if any(token.startswith(a) or token.endswith(a) for a in affixes):
+        if token.startswith(affixes) or token.endswith(affixes):
             return region
     return None
 
