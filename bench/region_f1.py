@@ -9,7 +9,10 @@ lower-cased anchor text; where several do, any of them may be the labelled one,
 so a ``content`` label is met by any content link among them and a
 ``boilerplate`` label by any non-content one. Also prints the figures for the
 even- and odd-indexed pages (sorted file names) apart, a guard against rules
-that fit one half only, and the per-page extraction time.
+that fit one half only; apart for the labels whose anchor text the page also
+shows as plain text, outside any link (the corpus labels by text snippets, so
+for those the snippet may have matched that text, not the link) and the
+others; and the per-page extraction time.
 """
 
 from __future__ import annotations
@@ -23,13 +26,25 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tiercrawl.core.extract import extract_page
+from lxml import etree
+
+from tiercrawl.core.extract import decode_html, extract_page
 
 DEFAULT_CORPUS = Path("/work/shared/corpus/placement-dev")
+_PARSER = etree.HTMLParser(remove_comments=True, no_network=True, huge_tree=True)
 
 
 def _key(text: str) -> str:
     return " ".join(text.split()).lower()
+
+
+def _text_outside_links(html: str) -> str:
+    """The page's text without its links' text (nor scripts' and styles'), keyed as anchors are."""
+    root = etree.fromstring(html.encode("utf-8", "replace"), _PARSER)
+    if root is None:
+        return ""
+    etree.strip_elements(root, "a", "area", "script", "style", with_tail=False)
+    return _key(" ".join(root.itertext()))
 
 
 @dataclass
@@ -67,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     labels = json.loads((args.corpus / "labels.json").read_text(encoding="utf-8"))
     total = Counts()
     halves = (Counts(), Counts())  # even- and odd-indexed pages
+    by_text = (Counts(), Counts())  # anchor text only in links, also outside them
     unmatched = 0
     times: list[float] = []
     errors: list[str] = []
@@ -75,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.process_time()  # CPU time: stable on a busy machine
         page = extract_page(html, entry["url"])
         times.append((time.process_time() - started) * 1000)
+        outside = _text_outside_links(decode_html(html))
         regions: dict[str, set[str]] = {}
         for link in page.links:
             regions.setdefault(_key(link.anchor_text), set()).add(link.region)
@@ -88,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
             predicted = "content" in found if actual else found == {"content"}
             total.add(predicted=predicted, actual=actual)
             halves[index % 2].add(predicted=predicted, actual=actual)
+            by_text[_key(labelled["anchor_text"]) in outside].add(
+                predicted=predicted, actual=actual
+            )
             if predicted != actual:
                 errors.append(
                     f"{name} {labelled['label']:11} {sorted(found)} {labelled['anchor_text']!r}"
@@ -99,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"all pages   {total.summary()}")
     print(f"even pages  {halves[0].summary()}")
     print(f"odd pages   {halves[1].summary()}")
+    print(f"anchor text only in links     {by_text[0].summary()}")
+    print(f"anchor text also outside them {by_text[1].summary()}")
     print(
         f"extraction CPU ms/page: median {statistics.median(times):.1f}"
         f"  p95 {times[int(len(times) * 0.95)]:.1f}  max {times[-1]:.1f}"
