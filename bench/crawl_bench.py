@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import scrapy
+from crawlbench.corpus import corpus_problem
 from crawlbench.measure import Measurement, cpu_seconds, memory_kib, run_measured
 from crawlbench.nginx import NGINX, free_port, serving
 from crawlbench.site import ARTICLE_HOSTS, Site, corpus_site, generate_site
@@ -412,6 +413,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     pages, rss_at = (300, [100, 300]) if args.quick else (args.pages, _ints(args.rss_at))
     contenders = [name for name in args.contenders.split(",") if name]
+    if args.corpus and (problem := corpus_problem(args.corpus)):
+        parser.error(problem)
+    if args.copies < 1:
+        parser.error("--copies must be 1 or more")
     if unknown := set(contenders) - set(CONTENDERS):
         parser.error(f"unknown contenders: {', '.join(sorted(unknown))}")
     if not Path(NGINX).exists():

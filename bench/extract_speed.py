@@ -40,9 +40,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from crawlbench.corpus import DEFAULT_CORPUS, corpus_problem
 from crawlbench.site import _Writer
 
-DEFAULT_CORPUS = Path("/work/shared/corpus/placement-dev")
 PAGE_URL = "http://127.0.0.31:8000/tools/0.html"
 
 Extract = Callable[..., Any]
@@ -151,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         "--render-check", action="store_true", help="also time auto rendering's look at a page"
     )
     args = parser.parse_args(argv)
+    if problem := corpus_problem(args.corpus):
+        parser.error(problem)
     sys.path[:0] = args.path
 
     from tiercrawl.core.extract import extract_page

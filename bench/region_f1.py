@@ -26,11 +26,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from crawlbench.corpus import DEFAULT_CORPUS, corpus_problem
 from lxml import etree
 
 from tiercrawl.core.extract import decode_html, extract_page
 
-DEFAULT_CORPUS = Path("/work/shared/corpus/placement-dev")
 _PARSER = etree.HTMLParser(remove_comments=True, no_network=True, huge_tree=True)
 
 
@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--errors", type=int, default=0, help="print N misclassified links")
     args = parser.parse_args(argv)
+    if problem := corpus_problem(args.corpus):
+        parser.error(problem)
 
     labels = json.loads((args.corpus / "labels.json").read_text(encoding="utf-8"))
     total = Counts()

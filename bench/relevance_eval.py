@@ -42,11 +42,11 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from crawlbench.corpus import DEFAULT_CORPUS, corpus_problem
+
 from tiercrawl.core.extract import extract_page
 from tiercrawl.core.relevance import TfidfIndex, cosine
 from tiercrawl.core.urls import registered_domain
-
-DEFAULT_CORPUS = Path("/work/shared/corpus/placement-dev")
 
 Similarity = Callable[[Sequence[str], Sequence[str]], list[list[float]]]
 
@@ -177,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-words", type=int, default=150)
     parser.add_argument("--no-embedding", action="store_true")
     args = parser.parse_args(argv)
+    if problem := corpus_problem(args.corpus):
+        parser.error(problem)
     pages = load_texts(args.corpus, args.min_words)
     sites = [site for site, _ in pages]
     texts = [text for _, text in pages]
