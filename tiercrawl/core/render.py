@@ -207,6 +207,7 @@ def scan_html(html: str, url: str) -> PageSignals:
                 el.get("id") in _ROOT_IDS or not _ROOT_ATTR_SET.isdisjoint(names)
             ):
                 marker = el
+    # Resolved once the whole page is read: a <base href> counts wherever it stands.
     base = url
     if base_href is not None and (resolved := resolve(base_href, url)):
         base = resolved
