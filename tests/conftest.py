@@ -11,6 +11,7 @@ from typing import Any
 
 import pymongo
 import pytest
+from scrapy.settings import default_settings
 
 from tests.queries import Replies
 from tests.web import TestWeb
@@ -18,6 +19,11 @@ from tiercrawl.store import Store, open_store
 from tiercrawl.store.embedded import start_server
 
 ROOT = Path(__file__).parent.parent
+
+# Scrapy 2.19 renamed the resolver's setting and warns on every crawl given the old name.
+_RESOLVER = (
+    "TWISTED_DNS_RESOLVER" if hasattr(default_settings, "TWISTED_DNS_RESOLVER") else "DNS_RESOLVER"
+)
 
 # Test crawls are fast and deterministic: no throttling, short timeouts, a
 # resolver that never leaves loopback.
@@ -27,7 +33,7 @@ TEST_CRAWL_SETTINGS = {
     "DOWNLOAD_MAXSIZE": "100000",
     "RETRY_TIMES": "1",
     "TIERCRAWL_RETRY_BACKOFF": "0.1",
-    "DNS_RESOLVER": "tests.resolver.LoopbackOnlyResolver",
+    _RESOLVER: "tests.resolver.LoopbackOnlyResolver",
     "LOG_LEVEL": "INFO",
 }
 

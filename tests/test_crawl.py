@@ -337,6 +337,17 @@ def test_robots_txt_is_obeyed_and_recorded(crawl: tuple[Store, str], web: TestWe
     assert "/private/post" not in web.blog.hits
 
 
+def test_a_redirect_is_followed_without_a_referer_or_a_warning(
+    web: TestWeb, mongo_uri: str, tmp_path: Path
+) -> None:
+    # Scrapy's redirect middlewares warn on every crawl that has its RefererMiddleware off.
+    result = scrapy_crawl(blog_campaign(web, tmp_path / "moved.yaml", "/moved"), mongo_uri)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "RefererMiddleware" not in result.stderr
+    assert "] WARNING:" not in result.stderr
+    assert "Referer" not in web.blog.last_headers["/moved-post"]
+
+
 def test_redirects_are_recorded(crawl: tuple[Store, str], web: TestWeb) -> None:
     doc = page(crawl, web.blog.url("/moved"))
     assert doc["final_url"] == web.blog.url("/moved-post")

@@ -7,6 +7,8 @@ a page that was read became a ``download_error`` with no status. A browser
 stays on such a page, and so does the crawl: a meta refresh leaves the page
 as it is, a 3xx becomes the spider's ``bad_redirect`` with its status.
 
+A redirect carries no ``Referer``, as no request of the crawl does.
+
 The meta refresh middleware also skips, at once, a page with no "refresh"
 in its first 4,096 characters, where Scrapy's looks for the tag: Scrapy's
 check resolves the page's base URL and runs two regular expressions over
@@ -34,6 +36,16 @@ __all__ = ["MetaRefreshMiddleware", "RedirectMiddleware"]
 
 
 class _StayOnUnfollowable:
+    def handle_referer(self, request: Request, response: Response) -> None:
+        # The crawl sends no Referer (Scrapy's RefererMiddleware is off: every page is
+        # requested from the campaign, not from a link), so a redirect sends none either.
+        request.headers.pop("Referer", None)
+
+    def _engine_started(self) -> None:
+        # Scrapy's looks up its RefererMiddleware for `handle_referer` and warns on
+        # every crawl when it is off; this `handle_referer` needs none.
+        pass
+
     def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
     ) -> Request | Response:
