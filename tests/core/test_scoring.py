@@ -220,6 +220,21 @@ def test_link_farm_by_outbound_count_or_commercial_domains() -> None:
     assert "link_farm" in score_placement(farm, WEIGHTS).flags
 
 
+def test_commercial_domains_counts_whole_words_of_external_links_by_domain() -> None:
+    links = [
+        {"external": True, "domain": "a.example", "anchor_text": "Shopping guide"},
+        {"external": True, "domain": "b.example", "anchor_text": "BUY now"},
+        {"external": True, "domain": "b.example", "anchor_text": "cheap"},
+        {"external": False, "domain": "own.example", "anchor_text": "cheap deals"},
+        {"external": True, "domain": None, "anchor_text": "casino"},
+        {"external": True, "domain": "c.example", "anchor_text": None},
+        {"external": True, "domain": "d.example", "anchor_text": "Payday-loans"},
+    ]
+    assert commercial_domains(links) == 2  # b.example, d.example
+    assert commercial_domains(links[:1] + links[3:4]) == 0
+    assert commercial_domains([]) == 0
+
+
 def test_weights_override_changes_the_order() -> None:
     relevant_nofollow = facts("nofollow", relevance=1.0, rel=["nofollow"], nofollow=True)
     off_topic_dofollow = facts(relevance=0.1)
