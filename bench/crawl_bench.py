@@ -58,8 +58,10 @@ ROOT = BENCH.parent
 OUT = BENCH / "out"
 SCRAPY = Path(sys.executable).parent / "scrapy"
 ADVERTOOLS_PYTHON = BENCH / ".venv-advertools" / "bin" / "python"
+# The bare spider right before tiercrawl: this machine's speed drifts from one minute to
+# the next (docs/benchmarks.md, run 45), and a ratio is best taken between neighbours.
 # The slowest last: the report is written after each, so a cut-short run still tells most.
-CONTENDERS = ("bare", "advertools", "tiercrawl+store", "tiercrawl")
+CONTENDERS = ("bare", "tiercrawl+store", "tiercrawl", "advertools")
 
 # Equal for every contender: tiercrawl's own concurrency and politeness defaults,
 # AutoThrottle off (it adapts delays to latency and would make runs incomparable).
