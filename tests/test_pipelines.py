@@ -10,6 +10,7 @@ from scrapy import Spider
 from scrapy.utils.test import get_crawler
 
 from tests.conftest import RestartableStore
+from tiercrawl.core.extract import parse_page
 from tiercrawl.items import PageItem
 from tiercrawl.pipelines import ExtractPipeline, MongoSinkPipeline
 from tiercrawl.store import open_store
@@ -115,6 +116,19 @@ def test_a_rendered_page_keeps_the_robots_directives_of_its_raw_html() -> None:
     ExtractPipeline.from_crawler(crawler).fill_item(item)
     assert item.meta_robots == ["noindex", "nofollow"]
     assert (item.indexable, item.indexability, item.page_nofollow) == (False, ["noindex"], True)
+
+
+def test_the_extraction_reads_the_tree_parsed_before_and_lets_it_go() -> None:
+    crawler = get_crawler(Spider)
+    crawler._apply_settings()
+    item = PageItem(run_id="run-1", campaign="acme", url=PAGE, tier=1, final_url=PAGE)
+    item.status = 200
+    item.html = '<p>Raw <a href="/raw">raw</a></p>'
+    # Another page's tree: the links show which one was read.
+    item.parsed = parse_page('<p>Parsed <a href="/parsed">parsed</a></p>')
+    ExtractPipeline.from_crawler(crawler).fill_item(item)
+    assert [link["href"] for link in item.links] == ["/parsed"]
+    assert item.parsed is None
 
 
 def _page(n: int) -> PageItem:

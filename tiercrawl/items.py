@@ -13,7 +13,7 @@ from typing import Any
 
 __all__ = ["TRANSIENT_FIELDS", "PageItem"]
 
-TRANSIENT_FIELDS = frozenset({"html", "raw_html", "raw_url", "headers", "links"})
+TRANSIENT_FIELDS = frozenset({"html", "raw_html", "raw_url", "headers", "links", "parsed"})
 
 
 @dataclass
@@ -59,6 +59,9 @@ class PageItem:
     html: str | None = None
     raw_html: str | None = None
     raw_url: str | None = None  # the raw response's URL, against which raw_html resolves
+    # html's tree, where auto rendering parsed it already (tiercrawl.core.extract.ParsedPage);
+    # the extraction reads it instead of parsing again, and lets it go
+    parsed: Any = None
     headers: dict[str, list[str]] = field(default_factory=dict)
     links: list[dict[str, Any]] = field(default_factory=list)
     # stored on ``pages``: links of the raw HTML that the page's scripts removed (the first

@@ -157,7 +157,10 @@ class ExtractPipeline:
         stats.inc_value("tiercrawl/links_extracted", len(adapter["links"]))
 
     def _extract(self, adapter: ItemAdapter, html: str) -> None:
-        facts = extract_page(html, adapter["final_url"], context_chars=self.context_chars)
+        parsed, adapter["parsed"] = adapter.get("parsed"), None  # a page's tree, held no longer
+        facts = extract_page(
+            html, adapter["final_url"], context_chars=self.context_chars, parsed=parsed
+        )
         adapter["title"] = facts.title
         adapter["lang"] = facts.lang
         adapter["word_count"] = facts.word_count

@@ -32,6 +32,7 @@ from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 from scrapy_playwright.page import PageMethod
 
 from tiercrawl.core.errors import error_reason
+from tiercrawl.core.extract import parse_page
 from tiercrawl.core.render import (
     RENDER_FAILED,
     RenderFacts,
@@ -39,7 +40,7 @@ from tiercrawl.core.render import (
     SiteMemory,
     decide_render,
     may_need_render,
-    scan_html,
+    scan_page,
 )
 from tiercrawl.core.urls import match_key
 from tiercrawl.exceptions import UsageError
@@ -599,7 +600,8 @@ class Renderer:
             return None
         if self.policy.mode == "auto" and not may_need_render(item.status, item.html):
             return None
-        signals = scan_html(item.html, item.final_url)
+        parsed = parse_page(item.html)
+        signals = scan_page(parsed, item.final_url)
         facts = RenderFacts(
             url=item.final_url,
             status=item.status,
@@ -609,6 +611,7 @@ class Renderer:
         )
         render, reason = decide_render(self.policy, facts)
         if not render:
+            item.parsed = parsed  # the extraction reads the same tree: one parse a page
             return None
         self._inc("tiercrawl/render/requested")
         self._inc(f"tiercrawl/render/reason/{(reason or '').split(':')[0]}")
@@ -648,7 +651,8 @@ class Renderer:
         item.googlebot_allowed = raw.googlebot_allowed
         item.raw_html = raw.html
         item.raw_url = raw.final_url
-        if self.sites.learn(url, response.meta[_RAW_SIGNALS], scan_html(html, url)):
+        item.parsed = parse_page(html)
+        if self.sites.learn(url, response.meta[_RAW_SIGNALS], scan_page(item.parsed, url)):
             self._inc("tiercrawl/render/revealed_links")
         self._inc("tiercrawl/render/rendered")
         return item

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tiercrawl.core.extract import MAIN_TEXT_LIMIT, extract_page
+from tiercrawl.core.extract import MAIN_TEXT_LIMIT, extract_page, parse_page
 
 # Each test runs with both walks: the compiled one and the Python one eggs use.
 pytestmark = pytest.mark.usefixtures("each_walk")
@@ -406,3 +406,15 @@ def test_a_page_nested_deeper_than_the_parser_reads_says_so() -> None:
     shallow = "<div>" * 20 + '<a href="/b">deep</a>' + "</div>" * 20
     assert not extract_page(shallow, "https://a.example.com/").truncated
     assert not extract_page("<p>ok</span></p><nav>", "https://a.example.com/").truncated
+
+
+def test_a_page_parsed_before_keeps_what_its_parse_said() -> None:
+    deep = "<div>" * 2100 + '<a href="/b">deep</a>' + "</div>" * 2100
+    parsed = parse_page(f'<p><a href="/a">before</a></p>{deep}')
+    assert parsed is not None
+    assert parsed.truncated
+    assert parse_page("<p>another page, parsed since</p>") is not None
+    page = extract_page("", "https://a.example.com/", parsed=parsed)
+    assert [link.anchor_text for link in page.links] == ["before"]
+    assert page.truncated
+    assert parse_page("   ") is None

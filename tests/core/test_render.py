@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tiercrawl.core.extract import extract_page
+from tiercrawl.core.extract import extract_page, parse_page
 from tiercrawl.core.render import (
     PageSignals,
     RenderFacts,
@@ -14,6 +14,7 @@ from tiercrawl.core.render import (
     decide_render,
     mark_rendered_only,
     scan_html,
+    scan_page,
 )
 
 URL = "https://blog.example.org/post"
@@ -39,6 +40,28 @@ def decide(
 
 
 # --- scan_html -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "noscript",
+    ["", "  ", "Enable JavaScript to see the comments"],
+    ids=["empty", "whitespace", "text"],
+)
+def test_scan_page_leaves_the_extraction_its_tree(noscript: str) -> None:
+    # One parse a page: the scan takes out what the extraction skips, and only that.
+    html = (
+        f"<html><head><style>p {{}}</style><script>var a = 1</script></head><body>{ARTICLE}"
+        f'<p>Best <script>x()</script><a href="{TARGET}">drills</a> here</p>'
+        f'<noscript>{noscript}<a href="/no-js">no js</a></noscript>'
+        '<template><a href="/later">later</a></template></body></html>'
+    )
+    parsed = parse_page(html)
+    assert parsed is not None
+    assert scan_page(parsed, URL) == scan_html(html, URL)
+    assert not list(parsed.root.iter("script", "style"))
+    assert len(list(parsed.root.iter("noscript", "template"))) == 2
+    assert extract_page(html, URL, parsed=parsed) == extract_page(html, URL)
+    assert scan_page(None, URL) == scan_html("   ", URL)
 
 
 def test_scan_counts_executable_scripts_only() -> None:

@@ -17,7 +17,7 @@ import pytest
 from tiercrawl.core import _walk as compiled
 from tiercrawl.core import extract
 from tiercrawl.core import walk as python
-from tiercrawl.core.extract import _parse
+from tiercrawl.core.extract import parse_page
 from tiercrawl.core.regions import Block, word_set
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,10 +133,10 @@ def _state(walked: python.Walk) -> dict[str, Any]:
 
 
 def _assert_same(html: str | bytes, base_url: str = BASE) -> python.Walk:
-    root = _parse(html)
-    assert root is not None
-    expected = python.walk(root, base_url)
-    assert _state(compiled.walk(root, base_url)) == _state(expected)
+    parsed = parse_page(html)
+    assert parsed is not None
+    expected = python.walk(parsed.root, base_url)
+    assert _state(compiled.walk(parsed.root, base_url)) == _state(expected)
     return expected
 
 

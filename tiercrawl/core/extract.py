@@ -33,7 +33,15 @@ except (ImportError, ValueError):
 
     COMPILED_WALK = False
 
-__all__ = ["COMPILED_WALK", "LinkFacts", "PageFacts", "decode_html", "extract_page"]
+__all__ = [
+    "COMPILED_WALK",
+    "LinkFacts",
+    "PageFacts",
+    "ParsedPage",
+    "decode_html",
+    "extract_page",
+    "parse_page",
+]
 
 MAIN_TEXT_LIMIT = 20000
 
@@ -210,32 +218,51 @@ def _without_hidden_links(text: str, links: list[LinkSpan]) -> str:
     return "".join(pieces)
 
 
-def _parse(html: str | bytes) -> etree._Element | None:
+@dataclass
+class ParsedPage:
+    """libxml2's tree of a page, as `extract_page` reads it."""
+
+    root: etree._Element
+    truncated: bool  # the parse stopped at libxml2's nesting limit
+
+
+def parse_page(html: str | bytes) -> ParsedPage | None:
+    """The tree of ``html``, or None for a page with no document (blank, unparsable).
+
+    For a caller that reads the tree before `extract_page` does (auto
+    rendering's look at the page): one parse serves both.
+    """
     text = decode_html(html) if isinstance(html, bytes) else html
     if not text.strip():
         return None
     try:
-        return etree.fromstring(text.encode("utf-8", errors="replace"), _PARSER)
-    except etree.ParserError:
+        root = etree.fromstring(text.encode("utf-8", errors="replace"), _PARSER)
+    except (etree.ParserError, etree.XMLSyntaxError):
         return None
-
-
-def _parse_stopped() -> bool:
-    """Whether the last parse hit libxml2's nesting limit (its last error: it stops there)."""
+    if root is None:
+        return None
+    # The parser's last error says whether it stopped early: read before the next parse.
     last = _PARSER.error_log.last_error
-    return last is not None and last.type == etree.ErrorTypes.ERR_RESOURCE_LIMIT
+    return ParsedPage(root, last is not None and last.type == etree.ErrorTypes.ERR_RESOURCE_LIMIT)
 
 
-def extract_page(html: str | bytes, url: str, *, context_chars: int = 300) -> PageFacts:
+def extract_page(
+    html: str | bytes, url: str, *, context_chars: int = 300, parsed: ParsedPage | None = None
+) -> PageFacts:
     """The facts of the page ``html`` fetched from ``url`` (its final URL).
 
     Links are the ``a[href]`` and ``area[href]`` elements that resolve to an
     http(s) URL, in document order; ``javascript:``, ``mailto:`` and the like are
     left out. Broken markup is repaired by libxml2; an empty document gives no links.
+    ``parsed``: ``html``'s `parse_page`, where it was parsed already; its
+    ``script`` and ``style`` elements may have been taken out, which no fact
+    depends on (the walk skips them).
     """
-    root = _parse(html)
-    if root is None:
+    if parsed is None:
+        parsed = parse_page(html)
+    if parsed is None:
         return PageFacts(None, None, 0, [], None, url, "", 0, [])
+    root = parsed.root
     title, lang, robots, canonical, base_url = _head_facts(root, url)
     text, words, blocks, spans, top = walk(root, base_url)
     visible = _without_hidden_links(text, spans)
@@ -256,7 +283,7 @@ def extract_page(html: str | bytes, url: str, *, context_chars: int = 300) -> Pa
         main_text=_fold_if_blanked(_main_text(visible, content or [top]), visible, text),
         outbound_links=sum(link.external for link in links),
         links=links,
-        truncated=_parse_stopped(),
+        truncated=parsed.truncated,
     )
 
 
