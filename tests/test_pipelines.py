@@ -105,28 +105,33 @@ def test_a_batch_the_store_could_not_take_is_written_once_it_is_back(tmp_path: P
         db.stop()
 
 
-def test_a_rendered_page_keeps_the_robots_directives_of_its_raw_html() -> None:
-    # Google reads them before it renders: a noindex a script removes still counts.
+def _extracted(**fields: Any) -> PageItem:
+    """A fetched page's item, with ``fields`` set, once through the extraction pipeline."""
     crawler = get_crawler(Spider)
     crawler._apply_settings()
-    item = PageItem(run_id="run-1", campaign="acme", url=PAGE, tier=1, final_url=PAGE)
-    item.status = 200
-    item.raw_html = '<meta name="robots" content="noindex"><p>Raw page</p>'
-    item.html = '<meta name="robots" content="nofollow"><p>Rendered <a href="/x">x</a></p>'
+    item = PageItem(run_id="run-1", campaign="acme", url=PAGE, tier=1, final_url=PAGE, status=200)
+    for name, value in fields.items():
+        setattr(item, name, value)
     ExtractPipeline.from_crawler(crawler).fill_item(item)
+    return item
+
+
+def test_a_rendered_page_keeps_the_robots_directives_of_its_raw_html() -> None:
+    # Google reads them before it renders: a noindex a script removes still counts.
+    item = _extracted(
+        raw_html='<meta name="robots" content="noindex"><p>Raw page</p>',
+        html='<meta name="robots" content="nofollow"><p>Rendered <a href="/x">x</a></p>',
+    )
     assert item.meta_robots == ["noindex", "nofollow"]
     assert (item.indexable, item.indexability, item.page_nofollow) == (False, ["noindex"], True)
 
 
 def test_the_extraction_reads_the_tree_parsed_before_and_lets_it_go() -> None:
-    crawler = get_crawler(Spider)
-    crawler._apply_settings()
-    item = PageItem(run_id="run-1", campaign="acme", url=PAGE, tier=1, final_url=PAGE)
-    item.status = 200
-    item.html = '<p>Raw <a href="/raw">raw</a></p>'
-    # Another page's tree: the links show which one was read.
-    item.parsed = parse_page('<p>Parsed <a href="/parsed">parsed</a></p>')
-    ExtractPipeline.from_crawler(crawler).fill_item(item)
+    item = _extracted(
+        html='<p>Raw <a href="/raw">raw</a></p>',
+        # Another page's tree: the links show which one was read.
+        parsed=parse_page('<p>Parsed <a href="/parsed">parsed</a></p>'),
+    )
     assert [link["href"] for link in item.links] == ["/parsed"]
     assert item.parsed is None
 
