@@ -193,15 +193,19 @@ def commercial_domains(links: Iterable[Mapping[str, Any]]) -> int:
     anchors = [link.get("anchor_text") or "" for link in external]
     # Most pages have no such word at all: one look at all their anchors together, where
     # one per anchor cost a crawl 55 µs a page (anchors are mostly each page's own).
-    if COMMERCIAL_TERMS.isdisjoint(_WORD.findall(" ".join(anchors).lower())):
+    if not _has_commercial_word(" ".join(anchors)):
         return 0
     domains = {
         link.get("domain")
         for link, anchor in zip(external, anchors, strict=True)
-        if not COMMERCIAL_TERMS.isdisjoint(_WORD.findall(anchor.lower()))
+        if _has_commercial_word(anchor)
     }
     domains.discard(None)
     return len(domains)
+
+
+def _has_commercial_word(text: str) -> bool:
+    return not COMMERCIAL_TERMS.isdisjoint(_WORD.findall(text.lower()))
 
 
 def content_offset(main_text: str, context: str, anchor: str) -> float | None:
