@@ -16,17 +16,13 @@ import re
 from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from lxml import etree
 
-from tiercrawl.core.extract import ParsedPage, parse_page
+from tiercrawl.core.extract import LinkFacts, ParsedPage, parse_page
 from tiercrawl.core.text import fold
 from tiercrawl.core.urls import match_key, resolve, resolve_link
-
-if TYPE_CHECKING:
-    from tiercrawl.core.extract import LinkFacts
 
 __all__ = [
     "RENDER_FAILED",
